@@ -1,0 +1,64 @@
+"""The ``celldino`` command: one subcommand per pipeline stage."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+# Stage modules that add their own subcommand through ``register(subparsers)``.
+STAGE_COMMANDS: tuple[str, ...] = ()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from celldino_utils.runner.series import run_series
+
+    manifest = run_series(args.profile, root=args.root, only=args.only)
+    for stem, entry in manifest["notebooks"].items():
+        print(f"{stem:<32} {entry['status']:<7} {entry['wall_time_s']:>8.1f} s")
+    print(f"total {manifest['total_wall_time_s']:.1f} s; manifest written to the profile's figures folder")
+    return 0
+
+
+def _data(args: argparse.Namespace) -> int:
+    from celldino_utils.config.profiles import load_profile
+    from celldino_utils.synthetic.profile import generate_profile_data
+
+    profile = load_profile(args.profile, root=args.root)
+    for kind, path in generate_profile_data(profile, root=Path(args.root), force=args.force).items():
+        print(f"{kind:<14} {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``celldino`` with every available stage subcommand."""
+    parser = argparse.ArgumentParser(prog="celldino", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute notebooks/NN_*.ipynb in order with papermill")
+    run.add_argument("--profile", default="default", help="a profile of configs/profiles (default: %(default)s)")
+    run.add_argument("--root", default=".", help="project checkout (default: current folder)")
+    run.add_argument("--only", nargs="*", default=(), help="run only these notebook stems")
+    run.set_defaults(func=_run)
+    data = sub.add_parser("data", help="generate the synthetic data sets of a profile (skipped when up to date)")
+    data.add_argument("--profile", default="default")
+    data.add_argument("--root", default=".")
+    data.add_argument("--force", action="store_true", help="regenerate even when up to date")
+    data.set_defaults(func=_data)
+    for module_name in STAGE_COMMANDS:
+        importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``celldino`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as err:
+        print(f"celldino {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Load configurations the dinov2 way: a default YAML holding every key, a small override file, then CLI options."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError
+
+
+def load_config(
+    default: str | Path,
+    file: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> DictConfig:
+    """Merge ``default``, an optional override ``file`` and ``key=value`` overrides, in that order.
+
+    The result is struct-mode: a key that the default file does not declare is an error
+    naming the key and the file it came from, so typos never pass silently.
+    """
+    default = Path(default)
+    if not default.exists():
+        raise FileNotFoundError(f"default config not found: {default}")
+    cfg = OmegaConf.load(default)
+    OmegaConf.set_struct(cfg, True)
+    layers: list[tuple[str, DictConfig]] = []
+    if file is not None:
+        file = Path(file)
+        if not file.exists():
+            raise FileNotFoundError(f"config file not found: {file}")
+        layers.append((str(file), OmegaConf.load(file)))
+    if overrides:
+        layers.append(("command-line options", OmegaConf.from_dotlist(list(overrides))))
+    for source, layer in layers:
+        try:
+            cfg = OmegaConf.merge(cfg, layer)
+        except ConfigKeyError as err:
+            raise KeyError(f"{source}: {err.msg.splitlines()[0]} (not a key of {default})") from None
+    return cfg
+
+
+def save_config(cfg: DictConfig, path: str | Path) -> Path:
+    """Write the resolved configuration next to an output, so every result says what made it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, path, resolve=True)
+    return path
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) from one integer."""
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)

@@ -1,0 +1,128 @@
+"""Run profiles: one YAML per profile (``configs/profiles/<name>.yaml``) holding every notebook's parameters.
+
+A profile has ``paths`` (data, checkpoints, outputs; environment variables may
+override them through ``${oc.env:...}``), ``synthetic`` (generator settings) and
+``notebooks`` (parameters by notebook stem). Profiles are validated against the
+notebooks' ``parameters`` cells before anything runs.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+PROFILE_KEYS = ("name", "description", "seed", "paths", "synthetic", "notebooks")
+
+_TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "dict", type(None): "None"}
+
+
+def profiles_dir(root: str | Path) -> Path:
+    """Folder of the profile YAML files of a project checkout."""
+    return Path(root) / "configs" / "profiles"
+
+
+def available_profiles(root: str | Path) -> list[str]:
+    """Names of the profiles shipped in ``configs/profiles``."""
+    return sorted(p.stem for p in profiles_dir(root).glob("*.yaml"))
+
+
+def load_profile(name: str, *, root: str | Path) -> dict[str, Any]:
+    """Load and resolve profile ``name`` into plain Python containers.
+
+    Raises
+    ------
+    ValueError
+        If the profile is unknown or holds keys other than ``PROFILE_KEYS``.
+    """
+    path = profiles_dir(root) / f"{name}.yaml"
+    if not path.exists():
+        raise ValueError(f"unknown profile {name!r}; available: {available_profiles(root)}")
+    profile = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    unknown = sorted(set(profile) - set(PROFILE_KEYS))
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {unknown}; allowed: {list(PROFILE_KEYS)}")
+    if not isinstance(profile.get("notebooks"), dict):
+        raise ValueError(f"{path}: 'notebooks' must map notebook names to their parameters")
+    return profile
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, str]:
+    """Names and types of the parameters a notebook declares in its ``parameters`` cell.
+
+    The type is the annotation when there is one, else the type of the default literal.
+    """
+    import papermill  # imported here: papermill is slow to import and only the runner needs it
+
+    declared = papermill.inspect_notebook(str(notebook))
+    if not declared:
+        raise ValueError(f"{notebook}: no cell tagged 'parameters'")
+    types = {}
+    for name, spec in declared.items():
+        annotated = spec["inferred_type_name"]
+        if annotated and annotated != "None":
+            types[name] = annotated
+            continue
+        try:
+            types[name] = _type_name(ast.literal_eval(spec["default"]))
+        except (ValueError, SyntaxError):
+            raise ValueError(
+                f"{notebook}: parameter {name!r} must default to a literal, got {spec['default']}"
+            ) from None
+    return types
+
+
+def _type_name(value: object) -> str:
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _compatible(value: object, declared: str) -> bool:
+    declared = declared.split("[")[0].strip()
+    actual = _type_name(value)
+    if declared in ("None", "", "Any") or actual == "None":
+        return True
+    if declared == "float" and actual == "int":
+        return True
+    return actual == declared
+
+
+def validate_profile(profile: dict[str, Any], notebooks: list[Path]) -> None:
+    """Check that the profile names every notebook, and that each parameter exists and has the declared type.
+
+    Raises
+    ------
+    ValueError
+        Naming the notebook and the parameter at fault.
+    """
+    stems = [nb.stem for nb in notebooks]
+    given = profile["notebooks"]
+    unknown = sorted(set(given) - set(stems))
+    if unknown:
+        raise ValueError(
+            f"profile {profile.get('name')!r} names notebook(s) {unknown} that do not exist; notebooks: {stems}"
+        )
+    missing = [s for s in stems if s not in given]
+    if missing:
+        raise ValueError(f"profile {profile.get('name')!r} has no entry for notebook(s) {missing}")
+    for notebook in notebooks:
+        declared = notebook_parameters(notebook)
+        params = given[notebook.stem] or {}
+        for key, value in params.items():
+            if key not in declared:
+                raise ValueError(
+                    f"{notebook.name}: profile parameter {key!r} is not declared; declared: {sorted(declared)}"
+                )
+            if not _compatible(value, declared[key]):
+                raise ValueError(
+                    f"{notebook.name}: parameter {key!r} must be {declared[key]}, "
+                    f"profile {profile.get('name')!r} gives {_type_name(value)} {value!r}"
+                )
+
+
+def check_inputs(params: dict[str, Any], *, notebook: str, root: str | Path) -> None:
+    """Raise FileNotFoundError if a parameter named ``*_input`` (a path the notebook only reads) does not exist."""
+    for key, value in params.items():
+        if key.endswith("_input") and value and not (Path(root) / str(value)).exists():
+            raise FileNotFoundError(f"{notebook}: parameter {key!r} points at {value}, which does not exist")

@@ -1,0 +1,36 @@
+"""Readers and writers: image formats, metadata tables, single-cell crops and the profile schema."""
+
+from celldino_utils.io.channels import CELLPAINTING, HPA_FOV, HPA_KAGGLE, LAYOUTS, ChannelLayout, get_layout
+from celldino_utils.io.classes import CLASS_LISTS, class_index
+from celldino_utils.io.datasets import CellDataset, FieldDataset, load_field, open_cells, open_fields, read_index
+from celldino_utils.io.profiles import (
+    check_profiles,
+    feature_columns,
+    metadata_columns,
+    read_profiles,
+    to_profiles,
+    write_profiles,
+)
+
+__all__ = [
+    "CELLPAINTING",
+    "CLASS_LISTS",
+    "HPA_FOV",
+    "HPA_KAGGLE",
+    "LAYOUTS",
+    "CellDataset",
+    "ChannelLayout",
+    "FieldDataset",
+    "check_profiles",
+    "class_index",
+    "feature_columns",
+    "get_layout",
+    "load_field",
+    "metadata_columns",
+    "open_cells",
+    "open_fields",
+    "read_index",
+    "read_profiles",
+    "to_profiles",
+    "write_profiles",
+]

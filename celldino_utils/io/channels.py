@@ -1,0 +1,83 @@
+"""Channel layouts of every supported on-disk format, declared once.
+
+Every reader stacks channels in the order declared here and checks it on each
+read: a wrong channel order silently ruins an embedding, so it is never left
+to the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ChannelLayout:
+    """Names, file tags and order of the channels of one data format.
+
+    Attributes
+    ----------
+    format : str
+        Name of the on-disk format (``hpa-kaggle``, ``hpa-fov``, ``cellpainting``).
+    channels : tuple of str
+        Biological channel names, in tensor order.
+    file_tags : tuple of str
+        How each channel is named on disk (file suffix or ``FileName_*`` column tag).
+    protein_index : int or None
+        Index of the protein-of-interest channel, or None when there is none.
+    """
+
+    format: str
+    channels: tuple[str, ...]
+    file_tags: tuple[str, ...]
+    protein_index: int | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.channels) != len(self.file_tags):
+            raise ValueError(f"{self.format}: {len(self.channels)} channels but {len(self.file_tags)} file tags")
+        if self.protein_index is not None and not 0 <= self.protein_index < len(self.channels):
+            raise ValueError(f"{self.format}: protein_index {self.protein_index} is out of range")
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channels)
+
+    def check_order(self, names: list[str] | tuple[str, ...], *, source: str) -> None:
+        """Raise ValueError naming ``source`` unless ``names`` is exactly this layout's channel order."""
+        if tuple(names) != self.channels:
+            raise ValueError(
+                f"{source}: channels {list(names)} do not match the {self.format} order {list(self.channels)}"
+            )
+
+
+#: HPA Kaggle layout, one 8-bit PNG per channel: ``{Id}_red.png`` ... ``{Id}_yellow.png``.
+HPA_KAGGLE = ChannelLayout(
+    format="hpa-kaggle",
+    channels=("microtubules", "protein", "nucleus", "er"),
+    file_tags=("red", "green", "blue", "yellow"),
+    protein_index=1,
+)
+
+#: Official Cell-DINO HPA-FoV layout: one multi-channel image per field, same channel order.
+HPA_FOV = ChannelLayout(
+    format="hpa-fov",
+    channels=HPA_KAGGLE.channels,
+    file_tags=HPA_KAGGLE.file_tags,
+    protein_index=1,
+)
+
+#: Cell Painting, one 16-bit TIFF per channel, named in ``load_data.csv`` by ``FileName_Orig{tag}``.
+CELLPAINTING = ChannelLayout(
+    format="cellpainting",
+    channels=("DNA", "ER", "RNA", "AGP", "Mito"),
+    file_tags=("DNA", "ER", "RNA", "AGP", "Mito"),
+    protein_index=None,
+)
+
+LAYOUTS: dict[str, ChannelLayout] = {layout.format: layout for layout in (HPA_KAGGLE, HPA_FOV, CELLPAINTING)}
+
+
+def get_layout(format: str) -> ChannelLayout:
+    """Return the channel layout of ``format``; raise ValueError naming the known ones."""
+    if format not in LAYOUTS:
+        raise ValueError(f"unknown data format {format!r}; choose one of {sorted(LAYOUTS)}")
+    return LAYOUTS[format]

@@ -1,0 +1,182 @@
+"""torch Datasets of fields of view and of single cells, over any supported format.
+
+``open_fields`` and ``open_cells`` are the one entry point that every stage
+(training, embedding, baseline features, figures) uses to read images: the
+same code reads synthetic and real data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from celldino_utils.io.cellpainting import CENTRE_COLUMNS, SITE_KEYS, read_cellpainting, read_nucleus_centres
+from celldino_utils.io.channels import ChannelLayout, get_layout
+from celldino_utils.io.crops import cell_centres, crop_around, crop_cell
+from celldino_utils.io.hpa import PATHS_COLUMN, read_hpa_fov, read_hpa_kaggle
+from celldino_utils.io.images import read_image, stack_channels, to_unit_float
+
+_INDEXERS = {"hpa-kaggle": read_hpa_kaggle, "hpa-fov": read_hpa_fov, "cellpainting": read_cellpainting}
+
+
+def read_index(format: str, data_dir: str | Path, **options: object) -> pd.DataFrame:
+    """Index a data set of the given format (one row per field, ``Metadata_*`` columns and ``_paths``)."""
+    get_layout(format)
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"data folder not found: {data_dir}")
+    return _INDEXERS[format](data_dir, **options)
+
+
+def load_field(paths: tuple[Path, ...], *, layout: ChannelLayout) -> np.ndarray:
+    """Read one field as float32 ``(C, H, W)`` in [0, 1], channels in ``layout`` order (checked)."""
+    if len(paths) == layout.n_channels:
+        layout.check_order([_channel_of(p, layout) for p in paths], source=str(paths[0].parent))
+        return stack_channels(list(paths), source=str(paths[0]))
+    if len(paths) != 1:
+        raise ValueError(
+            f"{paths[0]}: expected {layout.n_channels} channel files or one multi-channel file, got {len(paths)}"
+        )
+    array = read_image(paths[0])
+    if array.ndim == 3 and array.shape[-1] == layout.n_channels and array.shape[0] != layout.n_channels:
+        array = np.moveaxis(array, -1, 0)
+    if array.ndim != 3 or array.shape[0] != layout.n_channels:
+        raise ValueError(
+            f"{paths[0]}: expected {layout.n_channels} channels ({', '.join(layout.channels)}), got shape {array.shape}"
+        )
+    return to_unit_float(np.ascontiguousarray(array), source=str(paths[0]))
+
+
+def _channel_of(path: Path, layout: ChannelLayout) -> str:
+    """The channel a file belongs to, from the tag in its name (``_green``, ``_DNA``...)."""
+    stem = path.name.split(".")[0]
+    for name, tag in zip(layout.channels, layout.file_tags, strict=True):
+        if stem.endswith(f"_{tag}") or stem.endswith(f"-{tag}") or stem == tag:
+            return name
+    return f"unknown channel ({path.name})"
+
+
+class FieldDataset(Dataset):
+    """Fields of view: item ``i`` is a float32 tensor ``(C, H, W)`` in [0, 1].
+
+    Attributes
+    ----------
+    layout : ChannelLayout
+        Channel names and order of every item.
+    metadata : pandas.DataFrame
+        One row per field, ``Metadata_*`` columns only.
+    """
+
+    def __init__(self, index: pd.DataFrame, *, layout: ChannelLayout) -> None:
+        self.layout = layout
+        self.metadata = index.drop(columns=[PATHS_COLUMN]).reset_index(drop=True)
+        self._paths = list(index[PATHS_COLUMN])
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return torch.from_numpy(load_field(self._paths[i], layout=self.layout))
+
+
+def open_fields(format: str, data_dir: str | Path, **options: object) -> FieldDataset:
+    """Open the fields of view of a data set (``hpa-kaggle``, ``hpa-fov`` or ``cellpainting``)."""
+    return FieldDataset(read_index(format, data_dir, **options), layout=get_layout(format))
+
+
+class CellDataset(Dataset):
+    """Single-cell crops: item ``i`` is a float32 tensor ``(C, size, size)`` in [0, 1].
+
+    Crops come from segmentation masks (HPA: the pixels of other cells are zeroed) or
+    from nucleus centres (Cell Painting). ``metadata`` has one row per cell: the field's
+    ``Metadata_*`` columns plus ``Metadata_cell_id``, ``Metadata_center_x``, ``Metadata_center_y``.
+    """
+
+    def __init__(
+        self, fields: FieldDataset, cells: pd.DataFrame, *, crop_size: int, mask_paths: list[Path] | None
+    ) -> None:
+        self.fields = fields
+        self.crop_size = crop_size
+        self._mask_paths = mask_paths
+        self._field_of_cell = cells["field"].to_numpy()
+        self._cells = cells[["cell_id", "center_x", "center_y"]].to_numpy()
+        field_meta = fields.metadata.iloc[self._field_of_cell].reset_index(drop=True)
+        self.metadata = pd.concat(
+            [field_meta, cells[["cell_id", "center_x", "center_y"]].add_prefix("Metadata_").reset_index(drop=True)],
+            axis=1,
+        )
+        self._cached: tuple[int, np.ndarray, np.ndarray | None] | None = None
+
+    @property
+    def layout(self) -> ChannelLayout:
+        return self.fields.layout
+
+    def __len__(self) -> int:
+        return len(self._field_of_cell)
+
+    def _field(self, f: int) -> tuple[np.ndarray, np.ndarray | None]:
+        if self._cached is None or self._cached[0] != f:
+            image = self.fields[f].numpy()
+            labels = read_image(self._mask_paths[f]) if self._mask_paths is not None else None
+            self._cached = (f, image, labels)
+        return self._cached[1], self._cached[2]
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        image, labels = self._field(int(self._field_of_cell[i]))
+        cell_id, x, y = self._cells[i]
+        if labels is None:
+            crop = crop_around(image, center_x=x, center_y=y, size=self.crop_size)
+        else:
+            crop = crop_cell(image, labels, cell_id=int(cell_id), center_x=x, center_y=y, size=self.crop_size)
+        return torch.from_numpy(crop)
+
+
+def open_cells(
+    format: str,
+    data_dir: str | Path,
+    *,
+    crop_size: int,
+    mask_dir: str = "masks",
+    mask_suffix: str = "_cells.png",
+    nuclei_csv: str = "nuclei.csv",
+    **options: object,
+) -> CellDataset:
+    """Open single cells: HPA from label masks ``mask_dir/{Id}{mask_suffix}``, Cell Painting from ``nuclei_csv``."""
+    if crop_size < 8:
+        raise ValueError(f"crop_size must be at least 8 pixels, got {crop_size}")
+    fields = open_fields(format, data_dir, **options)
+    if format == "cellpainting":
+        return CellDataset(
+            fields, _centre_cells(fields, Path(data_dir), nuclei_csv), crop_size=crop_size, mask_paths=None
+        )
+    mask_paths = [Path(data_dir) / mask_dir / f"{image_id}{mask_suffix}" for image_id in fields.metadata["Metadata_Id"]]
+    tables = []
+    for f, path in enumerate(mask_paths):
+        table = cell_centres(read_image(path))
+        tables.append(table.assign(field=f))
+    return CellDataset(fields, pd.concat(tables, ignore_index=True), crop_size=crop_size, mask_paths=mask_paths)
+
+
+def _centre_cells(fields: FieldDataset, data_dir: Path, nuclei_csv: str) -> pd.DataFrame:
+    nuclei = read_nucleus_centres(data_dir, nuclei_csv=nuclei_csv)
+    keys = fields.metadata[list(SITE_KEYS)].assign(field=np.arange(len(fields)))
+    merged = nuclei.merge(keys, on=list(SITE_KEYS), how="left", validate="many_to_one")
+    orphans = merged["field"].isna()
+    if orphans.any():
+        example = merged.loc[orphans, list(SITE_KEYS)].head(1).values.tolist()
+        raise ValueError(
+            f"{data_dir / nuclei_csv}: {int(orphans.sum())} nuclei belong to no site of the index, e.g. {example}"
+        )
+    merged = merged.sort_values(["field", "Metadata_ObjectNumber"], kind="stable")
+    return pd.DataFrame(
+        {
+            "field": merged["field"].astype(int).to_numpy(),
+            "cell_id": merged["Metadata_ObjectNumber"].astype(int).to_numpy(),
+            "center_x": merged[CENTRE_COLUMNS[0]].to_numpy(float),
+            "center_y": merged[CENTRE_COLUMNS[1]].to_numpy(float),
+        }
+    )

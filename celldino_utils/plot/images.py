@@ -1,0 +1,112 @@
+"""Pictures of fields: HPA composites in the website's colours and Cell Painting channel strips."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from celldino_utils.io.channels import ChannelLayout
+from celldino_utils.io.classes import CLASS_LISTS
+from celldino_utils.io.datasets import FieldDataset
+
+# Colour of each HPA channel in a composite, as on the Human Protein Atlas website.
+HPA_COLOURS: dict[str, tuple[float, float, float]] = {
+    "microtubules": (1.0, 0.0, 0.0),
+    "protein": (0.0, 1.0, 0.0),
+    "nucleus": (0.0, 0.0, 1.0),
+    "er": (1.0, 1.0, 0.0),
+}
+
+
+def autoscale(image: np.ndarray, *, low: float = 0.5, high: float = 99.8) -> np.ndarray:
+    """Stretch each channel of ``(C, H, W)`` between two percentiles to [0, 1] for display."""
+    lo = np.percentile(image, low, axis=(1, 2), keepdims=True)
+    hi = np.percentile(image, high, axis=(1, 2), keepdims=True)
+    return np.clip((image - lo) / np.maximum(hi - lo, 1e-6), 0.0, 1.0)
+
+
+def composite(
+    image: np.ndarray, *, layout: ChannelLayout, colours: dict[str, tuple[float, float, float]] | None = None
+) -> np.ndarray:
+    """Blend a ``(C, H, W)`` field into an ``(H, W, 3)`` RGB picture, one colour per channel."""
+    colours = colours or HPA_COLOURS
+    if image.shape[0] != layout.n_channels:
+        raise ValueError(
+            f"composite: image has {image.shape[0]} channels, the {layout.format} layout {layout.n_channels}"
+        )
+    scaled = autoscale(image)
+    rgb = np.zeros(image.shape[1:] + (3,), dtype=np.float32)
+    for plane, name in zip(scaled, layout.channels, strict=True):
+        rgb += plane[..., None] * np.asarray(colours[name], dtype=np.float32)
+    return np.clip(rgb, 0.0, 1.0)
+
+
+def _first_label(target: str, class_list: str) -> str:
+    return CLASS_LISTS[class_list][int(str(target).split()[0])]
+
+
+def plot_hpa_examples(fields: FieldDataset, *, group_by: str, n_per_group: int = 3, seed: int = 0) -> Figure:
+    """A grid of composites: one column per group (``"class"`` = first label, or a metadata column), protein below.
+
+    Single-label fields are preferred for ``"class"`` so that each column shows one pattern.
+    """
+    meta = fields.metadata
+    if group_by == "class":
+        single = meta["Metadata_Target"].str.split().str.len() == 1
+        meta = meta[single] if single.any() else meta
+        groups = meta.apply(lambda r: _first_label(r["Metadata_Target"], r["Metadata_class_list"]), axis=1)
+    elif group_by in meta.columns:
+        groups = meta[group_by].astype(str)
+    else:
+        raise ValueError(f"group_by must be 'class' or a metadata column; {group_by!r} is neither")
+    names = sorted(groups.unique())
+    figure, axes = plt.subplots(
+        2 * n_per_group, len(names), figsize=(1.6 * len(names), 3.2 * n_per_group), squeeze=False
+    )
+    for col, name in enumerate(names):
+        members = groups[groups == name].index.to_numpy()
+        picks = np.random.default_rng(seed).choice(members, size=min(n_per_group, len(members)), replace=False)
+        for row in range(n_per_group):
+            top, bottom = axes[2 * row, col], axes[2 * row + 1, col]
+            if row < len(picks):
+                image = fields[int(picks[row])].numpy()
+                top.imshow(composite(image, layout=fields.layout))
+                bottom.imshow(autoscale(image)[fields.layout.protein_index], cmap="gray")
+            top.set_axis_off()
+            bottom.set_axis_off()
+        axes[0, col].set_title(name, fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def plot_channels(image: np.ndarray, *, layout: ChannelLayout, title: str = "") -> Figure:
+    """One grey panel per channel of a ``(C, H, W)`` field, titled with the channel names."""
+    figure, axes = plt.subplots(1, layout.n_channels, figsize=(2.2 * layout.n_channels, 2.4), squeeze=False)
+    for ax, plane, name in zip(axes[0], autoscale(image), layout.channels, strict=True):
+        ax.imshow(plane, cmap="gray")
+        ax.set_title(name, fontsize=9)
+        ax.set_axis_off()
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def plot_cellpainting_sites(fields: FieldDataset, rows: pd.Index | list[int], *, label_col: str) -> Figure:
+    """A grid with one row per selected site and one column per channel, rows labelled by ``label_col``."""
+    rows = list(rows)
+    layout = fields.layout
+    figure, axes = plt.subplots(
+        len(rows), layout.n_channels, figsize=(2.0 * layout.n_channels, 2.0 * len(rows)), squeeze=False
+    )
+    for r, i in enumerate(rows):
+        for c, plane in enumerate(autoscale(fields[int(i)].numpy())):
+            axes[r, c].imshow(plane, cmap="gray")
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+            if r == 0:
+                axes[r, c].set_title(layout.channels[c], fontsize=9)
+        axes[r, 0].set_ylabel(str(fields.metadata.loc[int(i), label_col]), fontsize=7)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from celldino_utils.config import load_config, select_device
+
+
+def test_overrides_merge_in_order(tmp_path: Path) -> None:
+    (tmp_path / "default.yaml").write_text("model:\n  arch: vit_tiny\n  size: 64\nseed: 0\n")
+    (tmp_path / "small.yaml").write_text("model:\n  arch: vit_small\n")
+    cfg = load_config(tmp_path / "default.yaml", tmp_path / "small.yaml", ["model.size=96"])
+    assert (cfg.model.arch, cfg.model.size, cfg.seed) == ("vit_small", 96, 0)
+
+
+def test_unknown_key_names_its_source(tmp_path: Path) -> None:
+    (tmp_path / "default.yaml").write_text("model:\n  arch: vit_tiny\n")
+    (tmp_path / "typo.yaml").write_text("model:\n  archh: vit_small\n")
+    with pytest.raises(KeyError, match=r"typo.yaml.*archh"):
+        load_config(tmp_path / "default.yaml", tmp_path / "typo.yaml")
+    with pytest.raises(KeyError, match=r"command-line options.*lr"):
+        load_config(tmp_path / "default.yaml", overrides=["lr=0.1"])
+
+
+def test_device_selection(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert select_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("CELLDINO_DEVICE", "cpu")
+    assert select_device() == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            select_device("cuda")

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from celldino_utils.io import feature_columns, metadata_columns, read_profiles, to_profiles, write_profiles
+
+
+def _profiles() -> pd.DataFrame:
+    meta = pd.DataFrame({"Id": ["a", "b", "c"], "Metadata_cell_line": ["U2OS", "A431", "U2OS"]})
+    return to_profiles(meta, np.arange(6, dtype=np.float32).reshape(3, 2))
+
+
+def test_schema_prefixes_and_round_trip(tmp_path: Path) -> None:
+    profiles = _profiles()
+    assert metadata_columns(profiles) == ["Metadata_Id", "Metadata_cell_line"]
+    assert feature_columns(profiles) == ["emb_0000", "emb_0001"]
+    path = write_profiles(profiles, tmp_path / "x" / "emb.parquet")
+    pd.testing.assert_frame_equal(read_profiles(path), profiles)
+
+
+def test_nan_features_are_refused_with_their_columns(tmp_path: Path) -> None:
+    profiles = _profiles()
+    profiles.loc[1, "emb_0001"] = np.nan
+    with pytest.raises(ValueError, match=r"emb.parquet: 1 row\(s\) hold NaN.*emb_0001"):
+        write_profiles(profiles, tmp_path / "emb.parquet")
+
+
+def test_required_metadata_column_is_named(tmp_path: Path) -> None:
+    path = write_profiles(_profiles(), tmp_path / "emb.parquet")
+    with pytest.raises(ValueError, match=r"emb.parquet: missing required column.*Metadata_plate"):
+        read_profiles(path, require=["Metadata_plate"])
+
+
+def test_shape_mismatch_is_refused() -> None:
+    with pytest.raises(ValueError, match="do not match 2 metadata rows"):
+        to_profiles(pd.DataFrame({"Metadata_Id": ["a", "b"]}), np.zeros((3, 4)))

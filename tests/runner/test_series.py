@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from celldino_utils.runner import NotebookFailed, run_series
+
+from ..conftest import ROOT
+
+
+def test_tiny_series_executes_and_records_the_run(tiny_run: tuple[Path, dict]) -> None:
+    data_root, manifest = tiny_run
+    assert {e["status"] for e in manifest["notebooks"].values()} == {"ok"}
+    executed = nbformat.read(data_root / "tiny" / "executed" / "00_data.ipynb", as_version=4)
+    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    assert (data_root / "tiny" / "figures" / "data_hpa_by_class.png").stat().st_size > 0
+    written = json.loads((data_root / "tiny" / "figures" / "run_manifest.json").read_text())
+    assert written["profile"] == "tiny"
+    assert written["notebooks"]["00_data"]["parameters"]["n_per_group"] == 1
+    assert written["notebooks"]["00_data"]["wall_time_s"] > 0
+    assert {"hpa_data", "cellpainting_data"} <= set(written["data"])
+    assert written["packages"]["torch"] and written["git"]["commit"] is not None
+
+
+def _project(tmp_path: Path, source: str) -> Path:
+    (tmp_path / "configs" / "profiles").mkdir(parents=True)
+    (tmp_path / "notebooks").mkdir()
+    profile = "name: p\npaths:\n  executed: out/executed\n  figures: out/figures\nnotebooks:\n  00_fail: {x: 2}\n"
+    (tmp_path / "configs" / "profiles" / "p.yaml").write_text(profile)
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    parameters = nbformat.v4.new_code_cell("x = 1")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Fails"), parameters, nbformat.v4.new_code_cell(source)]
+    nbformat.write(notebook, tmp_path / "notebooks" / "00_fail.ipynb")
+    return tmp_path
+
+
+def test_failing_notebook_is_named_with_its_cell(tmp_path: Path) -> None:
+    root = _project(tmp_path, "raise RuntimeError(f'broken with x={x}')")
+    with pytest.raises(NotebookFailed, match=r"00_fail.ipynb failed in cell .*RuntimeError: broken with x=2"):
+        run_series("p", root=root)
+    manifest = json.loads((root / "out" / "figures" / "run_manifest.json").read_text())
+    assert manifest["notebooks"]["00_fail"]["status"] == "failed"
+
+
+def test_profile_is_validated_before_anything_runs(tmp_path: Path) -> None:
+    root = _project(tmp_path, "open('ran.txt', 'w').write('ran')")
+    profile = root / "configs" / "profiles" / "p.yaml"
+    profile.write_text(profile.read_text().replace("{x: 2}", "{x: '2'}"))
+    with pytest.raises(ValueError, match=r"00_fail.ipynb: parameter 'x' must be int"):
+        run_series("p", root=root)
+    assert not (root / "ran.txt").exists()
+
+
+def test_unknown_notebook_in_only() -> None:
+    with pytest.raises(ValueError, match=r"unknown notebook\(s\) \['99_nothing'\]"):
+        run_series("tiny", root=ROOT, only=["99_nothing"])
