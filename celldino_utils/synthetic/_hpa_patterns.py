@@ -1,0 +1,169 @@
+"""Protein localisation patterns and reference stains of the synthetic HPA fields.
+
+One function per localisation class of ``HPA_KAGGLE_2018_CLASSES`` (those with a synthetic
+look), each returning an (H, W) float image with peak about 1 over every cell of a field;
+the caller masks it to the cells that show the class. The reference stains (nucleus,
+microtubules, ER) are drawn once per field in ``build_context`` and reused by the
+matching protein classes, so a microtubule protein co-localises with the red channel.
+``CELL_LINE_TRAITS`` holds the look of each cell line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from types import MappingProxyType
+
+import numpy as np
+
+from celldino_utils.synthetic._draw import (
+    CellLayout,
+    anchor_points,
+    boundary_rim,
+    draw_puncta,
+    draw_walks,
+    reticular_network,
+    sample_points,
+    smooth_noise,
+)
+
+#: Traits per cell line: radius factor, elongation, boundary irregularity, density (0..1, where the cell
+#: count falls within ``cells_per_image``), nucleus/cell radius, stain brightness (microtubules, protein,
+#: nucleus, ER). Values are illustrative, chosen to make the lines look different, not measured.
+CELL_LINE_TRAITS: MappingProxyType = MappingProxyType(
+    {
+        "U2OS": (1.15, 1.6, 0.12, 0.2, 0.40, (1.00, 1.00, 0.80, 0.75)),
+        "A431": (0.90, 1.1, 0.05, 0.75, 0.50, (0.55, 0.85, 1.10, 1.05)),
+        "U251MG": (1.05, 2.1, 0.22, 0.45, 0.38, (0.90, 1.10, 0.65, 0.55)),
+        "HEK293": (0.75, 1.2, 0.08, 0.95, 0.56, (0.65, 0.75, 1.20, 0.85)),
+        "MCF7": (0.95, 1.25, 0.10, 0.65, 0.50, (0.70, 0.90, 1.00, 1.00)),
+        "HeLa": (1.00, 1.40, 0.15, 0.50, 0.42, (0.85, 0.95, 0.90, 0.70)),
+        "CACO2": (0.85, 1.10, 0.06, 0.85, 0.52, (0.60, 0.80, 1.05, 1.10)),
+        "RT4": (0.90, 1.30, 0.10, 0.70, 0.48, (0.75, 1.05, 0.95, 0.90)),
+    }
+)
+
+
+@dataclass(frozen=True)
+class PatternContext:
+    """Structures shared by the reference stains and the protein patterns of one field."""
+
+    layout: CellLayout
+    nuc: np.ndarray  # (H, W) nucleus mask
+    cyto: np.ndarray  # (H, W) cytoplasm mask
+    anchors: np.ndarray  # (N, 2) centrosome beside each nucleus
+    nucleoli: np.ndarray  # (H, W) nucleoli, peak 1
+    microtubules: np.ndarray  # (H, W) filaments radiating from the centrosome, peak 1
+    er: np.ndarray  # (H, W) reticular network in the cytoplasm, peak 1
+    nucleus: np.ndarray  # (H, W) DNA stain
+    unit: float  # mean cell radius, px
+
+
+def build_context(layout: CellLayout, rng: np.random.Generator) -> PatternContext:
+    """Draw the reference stains of a field (nucleus with nucleoli, microtubules radiating from the
+    centrosome, ER network) and the structures the protein patterns reuse."""
+    shape, n = layout.cells.shape, len(layout.shapes)
+    unit = float(np.mean([c.radius for c in layout.shapes]))
+    cell, nuc = (layout.cells > 0).astype(np.float32), (layout.nuclei > 0).astype(np.float32)
+    cyto = cell - nuc
+    anchors = anchor_points(layout, rng=rng)
+    seeds = sample_points(nuc * (layout.nucleus_rho < 0.6), int(rng.integers(2, 5, n).sum()), rng=rng)
+    lobes = np.repeat(seeds, 3, axis=0) + rng.normal(0.0, 0.05 * unit, (3 * len(seeds), 2))
+    nucleoli = np.clip(1.3 * draw_puncta(shape, lobes, rng=rng, sigma=0.06 * unit), 0, 1) * nuc
+    dna = 0.8 + 0.12 * smooth_noise(shape, rng=rng, sigma=0.05 * unit)
+    dna = nuc * dna * (1.0 - 0.6 * nucleoli) * np.exp(rng.normal(0.0, 0.15, n + 1))[layout.cells]
+    n_fil = rng.integers(int(1.5 * unit), int(2.2 * unit) + 2, n)
+    starts = np.repeat(anchors, n_fil, axis=0) + rng.normal(0.0, 1.0, (n_fil.sum(), 2))
+    extra = sample_points(cyto, int(n_fil.sum() // 2), rng=rng)
+    starts = np.concatenate([starts, extra]).astype(np.float32)
+    angles = rng.uniform(0.0, 2 * np.pi, len(starts))
+    mt = draw_walks(layout, starts, angles, rng=rng, length=2.2 * unit, turn_sd=0.05, blur=0.45 + 0.01 * unit)
+    mt = np.clip(mt, 0.0, 1.0) * (1.0 - 0.4 * nuc)
+    network = reticular_network(shape, rng=rng, scale=0.3 * unit, width=0.3)
+    er = cyto * (0.15 + network) * np.clip(1.15 - 0.8 * layout.cell_rho, 0.2, 1.0)
+    er = er + 0.6 * boundary_rim(layout, part="nucleus", width=1.0)
+    return PatternContext(layout, nuc, cyto, anchors, nucleoli, mt + 0.1 * cell, er, dna, unit)
+
+
+def _nucleoplasm(c: PatternContext, rng: np.random.Generator) -> np.ndarray:
+    texture = 0.85 + 0.1 * smooth_noise(c.nuc.shape, rng=rng, sigma=0.04 * c.unit)
+    return c.nuc * texture * (1.0 - 0.9 * c.nucleoli)
+
+
+def _cytosol(c: PatternContext, rng: np.random.Generator) -> np.ndarray:
+    texture = 0.75 + 0.08 * smooth_noise(c.nuc.shape, rng=rng, sigma=0.05 * c.unit)
+    return c.cyto * texture * (1.1 - 0.35 * c.layout.cell_rho) + 0.08 * c.nuc
+
+
+def _puncta(
+    c: PatternContext, rng: np.random.Generator, *, where: str, per_cell: int, sigma: float, bias: float
+) -> np.ndarray:
+    """Spots of ``sigma`` x cell radius in the cytoplasm or nucleus, denser near the centre when ``bias`` > 0."""
+    mask = c.nuc if where == "nucleus" else c.cyto
+    rho = c.layout.nucleus_rho if where == "nucleus" else c.layout.cell_rho
+    points = sample_points(mask * (1.0 - 0.9 * rho) ** bias, per_cell * len(c.layout.shapes), rng=rng)
+    return draw_puncta(c.nuc.shape, points, rng=rng, sigma=max(0.6, sigma * c.unit)) * mask
+
+
+def _near_centrosome(c: PatternContext, rng: np.random.Generator, *, n: int, spread: float, sigma: float) -> np.ndarray:
+    """``n`` spots per cell scattered ``spread`` x cell radius around the centrosome (Golgi, aggresome)."""
+    points = np.repeat(c.anchors, n, axis=0) + rng.normal(0.0, spread * c.unit + 1e-3, (n * len(c.anchors), 2))
+    return np.clip(draw_puncta(c.nuc.shape, points, rng=rng, sigma=max(0.6, sigma * c.unit)), 0, 1.5) * c.cyto
+
+
+def _golgi(c: PatternContext, rng: np.random.Generator) -> np.ndarray:
+    """Crescent of small stacks hugging the nucleus on the centrosome side."""
+    centers = np.array([s.nucleus_center for s in c.layout.shapes], np.float32)
+    radii = np.array([s.nucleus_radius for s in c.layout.shapes], np.float32)
+    side = np.arctan2(c.anchors[:, 0] - centers[:, 0], c.anchors[:, 1] - centers[:, 1])
+    theta = np.repeat(side, 20) + rng.normal(0.0, 0.45, 20 * len(side))
+    reach = np.repeat(radii, 20) * (1.1 + np.abs(rng.normal(0.0, 0.2, len(theta))))
+    points = np.repeat(centers, 20, axis=0) + reach[:, None] * np.stack([np.sin(theta), np.cos(theta)], axis=1)
+    return np.clip(draw_puncta(c.nuc.shape, points, rng=rng, sigma=max(0.6, 0.04 * c.unit)), 0, 1.2) * c.cyto
+
+
+def _tubules(
+    c: PatternContext, rng: np.random.Generator, *, per_cell: int, length: float, turn_sd: float
+) -> np.ndarray:
+    """Mitochondria-like worms (``length`` x cell radius) scattered in the cytoplasm, denser near the nucleus."""
+    starts = sample_points(c.cyto * (1.1 - c.layout.cell_rho), per_cell * len(c.layout.shapes), rng=rng)
+    angles = rng.uniform(0.0, 2 * np.pi, len(starts))
+    return draw_walks(c.layout, starts, angles, rng=rng, length=length * c.unit, turn_sd=turn_sd, blur=0.6)
+
+
+def _actin(c: PatternContext, rng: np.random.Generator) -> np.ndarray:
+    """Straight stress fibres along each cell's long axis plus the cortical rim."""
+    starts = sample_points(c.cyto + c.nuc, 12 * len(c.layout.shapes), rng=rng)
+    ids = c.layout.cells[
+        np.clip(np.rint(starts[:, 0]).astype(int), 0, None), np.clip(np.rint(starts[:, 1]).astype(int), 0, None)
+    ]
+    axis = np.array([0.0] + [s.angle for s in c.layout.shapes])[ids] + rng.normal(0.0, 0.1, len(ids))
+    angles = axis + np.pi * rng.integers(0, 2, len(ids))
+    fibres = draw_walks(c.layout, starts, angles, rng=rng, length=2.0 * c.unit, turn_sd=0.01, blur=0.6)
+    return np.clip(fibres, 0, 1.2) + 0.6 * boundary_rim(c.layout, width=1.0)
+
+
+PATTERNS = {
+    "Nucleoplasm": _nucleoplasm,
+    "Nuclear membrane": lambda c, rng: boundary_rim(c.layout, part="nucleus", width=0.9),
+    "Nucleoli": lambda c, rng: c.nucleoli,
+    "Nuclear speckles": partial(_puncta, where="nucleus", per_cell=14, sigma=0.05, bias=0.0),
+    "Nuclear bodies": partial(_puncta, where="nucleus", per_cell=3, sigma=0.035, bias=0.0),
+    "Endoplasmic reticulum": lambda c, rng: c.er,
+    "Golgi apparatus": _golgi,
+    "Peroxisomes": partial(_puncta, where="cyto", per_cell=40, sigma=0.03, bias=0.0),
+    "Endosomes": partial(_puncta, where="cyto", per_cell=25, sigma=0.045, bias=0.0),
+    "Lysosomes": partial(_puncta, where="cyto", per_cell=20, sigma=0.05, bias=2.0),
+    "Intermediate filaments": partial(_tubules, per_cell=25, length=1.2, turn_sd=0.12),
+    "Actin filaments": _actin,
+    "Microtubules": lambda c, rng: c.microtubules,
+    "Microtubule organizing center": partial(_near_centrosome, n=3, spread=0.04, sigma=0.05),
+    "Centrosome": partial(_near_centrosome, n=2, spread=0.03, sigma=0.03),
+    "Lipid droplets": partial(_puncta, where="cyto", per_cell=6, sigma=0.09, bias=0.0),
+    "Plasma membrane": lambda c, rng: boundary_rim(c.layout, width=1.1),
+    "Mitochondria": partial(_tubules, per_cell=30, length=0.45, turn_sd=0.2),
+    "Aggresome": partial(_near_centrosome, n=1, spread=0.0, sigma=0.15),
+    "Cytosol": _cytosol,
+    "Cytoplasmic bodies": partial(_puncta, where="cyto", per_cell=2, sigma=0.07, bias=0.0),
+    "Rods & rings": partial(_tubules, per_cell=2, length=0.4, turn_sd=0.0),
+}
