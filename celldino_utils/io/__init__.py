@@ -2,7 +2,6 @@
 
 from celldino_utils.io.channels import CELLPAINTING, HPA_FOV, HPA_KAGGLE, LAYOUTS, ChannelLayout, get_layout
 from celldino_utils.io.classes import CLASS_LISTS, class_index
-from celldino_utils.io.datasets import CellDataset, FieldDataset, load_field, open_cells, open_fields, read_index
 from celldino_utils.io.profiles import (
     check_profiles,
     feature_columns,
@@ -11,6 +10,18 @@ from celldino_utils.io.profiles import (
     to_profiles,
     write_profiles,
 )
+
+# The datasets import torch; they load on first use so that data generation and table code stay light.
+_DATASET_NAMES = ("CellDataset", "FieldDataset", "load_field", "open_cells", "open_fields", "read_index")
+
+
+def __getattr__(name: str) -> object:
+    if name in _DATASET_NAMES:
+        from celldino_utils.io import datasets
+
+        return getattr(datasets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CELLPAINTING",

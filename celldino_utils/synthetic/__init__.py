@@ -1,0 +1,20 @@
+"""Synthetic data sets in the real on-disk formats, with known ground truth."""
+
+from celldino_utils.synthetic.cellpainting import (
+    CellPaintingSyntheticConfig,
+    cellpainting_preset,
+    generate_cellpainting,
+)
+from celldino_utils.synthetic.hpa import HPASyntheticConfig, generate_hpa, hpa_preset
+from celldino_utils.synthetic.profile import ensure_synthetic, generate_profile_data
+
+__all__ = [
+    "CellPaintingSyntheticConfig",
+    "HPASyntheticConfig",
+    "cellpainting_preset",
+    "ensure_synthetic",
+    "generate_cellpainting",
+    "generate_hpa",
+    "generate_profile_data",
+    "hpa_preset",
+]
