@@ -1,5 +1,43 @@
 """Evaluation of frozen features and of batch correction."""
 
 from celldino_utils.evaluate.batch_metrics import batch_metric_table, knn_score, moa_map, replicate_map, silhouette
+from celldino_utils.evaluate.focal_loss import sigmoid_focal_loss
+from celldino_utils.evaluate.linear_probe import linear_probe_f1
+from celldino_utils.evaluate.mlp_probe import (
+    build_mlp_probe,
+    evaluate_localisation_map,
+    fov_logits,
+    macro_average_precision,
+    multi_hot,
+    predict_logits,
+    train_mlp_probe,
+)
+from celldino_utils.evaluate.moa import dose_groups, moa_auprc, moa_by_dose, summarise_moa_runs
+from celldino_utils.evaluate.paper_tables import merge_run, published_table, table_title
+from celldino_utils.evaluate.splits import compound_split, grouped_split
 
-__all__ = ["batch_metric_table", "knn_score", "moa_map", "replicate_map", "silhouette"]
+__all__ = [
+    "batch_metric_table",
+    "build_mlp_probe",
+    "compound_split",
+    "dose_groups",
+    "evaluate_localisation_map",
+    "fov_logits",
+    "grouped_split",
+    "knn_score",
+    "linear_probe_f1",
+    "macro_average_precision",
+    "merge_run",
+    "moa_auprc",
+    "moa_by_dose",
+    "moa_map",
+    "multi_hot",
+    "predict_logits",
+    "published_table",
+    "replicate_map",
+    "sigmoid_focal_loss",
+    "silhouette",
+    "summarise_moa_runs",
+    "table_title",
+    "train_mlp_probe",
+]

@@ -1,0 +1,93 @@
+"""Linear probe on frozen features, macro F1 (HPA-FoV, main paper and supplement Table C).
+
+Features are standardised (mean and scale fitted on the training rows only), then a scikit-learn
+``LogisticRegression`` is fitted: multinomial for a multiclass label (cell line), one binary model
+per class (``OneVsRestClassifier``) for a multilabel one (protein localisation).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
+
+from celldino_utils.correct.common import feature_matrix, require_columns
+
+THRESHOLD = 0.5
+
+
+def _label_sets(labels: pd.Series, sep: str) -> list[frozenset[str]]:
+    sets = [frozenset(str(s).split(sep)) - {""} for s in labels]
+    empty = sum(1 for s in sets if not s)
+    if empty:
+        raise ValueError(f"linear_probe_f1: {empty} row(s) of column {labels.name!r} hold no label")
+    return sets
+
+
+def _unseen(test_classes: set[str], train_classes: set[str], *, label_col: str) -> None:
+    unseen = sorted(test_classes - train_classes)
+    if unseen:
+        raise ValueError(f"linear_probe_f1: test class(es) {unseen[:5]} of {label_col!r} have no training example")
+
+
+def linear_probe_f1(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    *,
+    label_col: str,
+    multilabel: bool,
+    seed: int,
+    label_sep: str = " ",
+    C: float = 1.0,
+    max_iter: int = 2000,
+) -> float:
+    """Macro F1 on ``test`` of a logistic-regression probe fitted on ``train``.
+
+    Parameters
+    ----------
+    train, test
+        Profile tables with the same feature columns and ``label_col``.
+    label_col
+        Label column: one class per row (``multilabel=False``, e.g. ``Metadata_cell_line``) or
+        ``label_sep``-separated class sets (``multilabel=True``, e.g. ``Metadata_Target`` = ``"0 25"``).
+    multilabel
+        Multilabel (one-vs-rest, a class is predicted when its probability is >= 0.5) or multiclass
+        (multinomial, the most probable class).
+    seed
+        ``random_state`` of the solver.
+    C, max_iter
+        Inverse regularisation strength and solver iterations of ``LogisticRegression``.
+
+    Returns
+    -------
+    float
+        Macro F1 in ``[0, 1]`` (times 100 for Table C): unweighted mean over the training classes
+        (multilabel) or over the classes in the test truth or predictions (multiclass). A class with
+        no positive and no prediction scores 0 (``zero_division=0``). Raises if a test class has no
+        training example.
+    """
+    for name, table in (("train", train), ("test", test)):
+        require_columns(table, [label_col], source=f"linear_probe_f1({name})")
+    X_train = feature_matrix(train, source="linear_probe_f1(train)")
+    X_test = feature_matrix(test, source="linear_probe_f1(test)")
+    if X_train.shape[1] != X_test.shape[1]:
+        raise ValueError(f"linear_probe_f1: train has {X_train.shape[1]} features, test {X_test.shape[1]}")
+    logistic = LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
+    if not multilabel:
+        y_train, y_test = train[label_col].astype(str).to_numpy(), test[label_col].astype(str).to_numpy()
+        _unseen(set(y_test), set(y_train), label_col=label_col)
+        if len(set(y_train)) < 2:
+            raise ValueError(f"linear_probe_f1: column {label_col!r} of train needs at least 2 classes")
+        model = make_pipeline(StandardScaler(), logistic).fit(X_train, y_train)
+        return float(f1_score(y_test, model.predict(X_test), average="macro", zero_division=0))
+    sets_train, sets_test = _label_sets(train[label_col], label_sep), _label_sets(test[label_col], label_sep)
+    classes = sorted(frozenset().union(*sets_train))
+    _unseen(set().union(*sets_test), set(classes), label_col=label_col)
+    binarizer = MultiLabelBinarizer(classes=classes)
+    Y_train, Y_test = binarizer.fit_transform(sets_train), binarizer.transform(sets_test)
+    model = make_pipeline(StandardScaler(), OneVsRestClassifier(logistic)).fit(X_train, Y_train)
+    predicted = (model.predict_proba(X_test) >= THRESHOLD).astype(int)
+    return float(f1_score(Y_test, predicted, average="macro", zero_division=0))
