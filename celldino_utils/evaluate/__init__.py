@@ -2,6 +2,12 @@
 
 from celldino_utils.evaluate.batch_metrics import batch_metric_table, knn_score, moa_map, replicate_map, silhouette
 from celldino_utils.evaluate.focal_loss import sigmoid_focal_loss
+from celldino_utils.evaluate.heterogeneity import (
+    cell_similarity,
+    heterogeneity_score,
+    mean_similarity_to_others,
+    outlier_cells,
+)
 from celldino_utils.evaluate.linear_probe import linear_probe_f1
 from celldino_utils.evaluate.mlp_probe import (
     build_mlp_probe,
@@ -19,19 +25,23 @@ from celldino_utils.evaluate.splits import compound_split, grouped_split
 __all__ = [
     "batch_metric_table",
     "build_mlp_probe",
+    "cell_similarity",
     "compound_split",
     "dose_groups",
     "evaluate_localisation_map",
     "fov_logits",
     "grouped_split",
+    "heterogeneity_score",
     "knn_score",
     "linear_probe_f1",
     "macro_average_precision",
+    "mean_similarity_to_others",
     "merge_run",
     "moa_auprc",
     "moa_by_dose",
     "moa_map",
     "multi_hot",
+    "outlier_cells",
     "predict_logits",
     "published_table",
     "replicate_map",

@@ -1,6 +1,32 @@
-"""Figures: field composites and channel strips."""
+"""Figures: field composites and channel strips, UMAPs (supplement Figures A-C) and heterogeneity (Figure D)."""
 
+from celldino_utils.plot.figures_heterogeneity import cluster_order, figure_d
+from celldino_utils.plot.figures_umap import (
+    FIGURE_A_CLASSES,
+    figure_a,
+    figure_b,
+    figure_c,
+    localisation_labels,
+    plot_umap,
+)
 from celldino_utils.plot.images import autoscale, composite, plot_cellpainting_sites, plot_channels, plot_hpa_examples
 from celldino_utils.plot.save import save_figure
+from celldino_utils.plot.umap import umap_embedding
 
-__all__ = ["autoscale", "composite", "plot_cellpainting_sites", "plot_channels", "plot_hpa_examples", "save_figure"]
+__all__ = [
+    "FIGURE_A_CLASSES",
+    "autoscale",
+    "cluster_order",
+    "composite",
+    "figure_a",
+    "figure_b",
+    "figure_c",
+    "figure_d",
+    "localisation_labels",
+    "plot_cellpainting_sites",
+    "plot_channels",
+    "plot_hpa_examples",
+    "plot_umap",
+    "save_figure",
+    "umap_embedding",
+]
