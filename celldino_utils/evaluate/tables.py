@@ -1,0 +1,163 @@
+"""Run values of supplement Tables A-D from profile tables, and the finished long-form tables.
+
+Each ``*_run_values`` function returns this run's numbers in long form (``method, column,
+run_value, run_std, n_runs``), keyed by the method names the caller chose; :func:`finish_table`
+puts them beside the published values through an explicit ``method_map``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from celldino_utils.evaluate.linear_probe import linear_probe_f1
+from celldino_utils.evaluate.mlp_probe import evaluate_localisation_map
+from celldino_utils.evaluate.moa import moa_by_dose, summarise_moa_runs
+from celldino_utils.evaluate.paper_tables import merge_run, published_table
+from celldino_utils.evaluate.splits import grouped_split
+from celldino_utils.io.classes import CLASS_LISTS
+
+NOT_PROVIDED = "embeddings not provided: pass this model's profiles (our Parquet schema) as an external input"
+
+# Columns of Table D by dose group of celldino_utils.evaluate.moa.DOSE_GROUPS.
+DOSE_COLUMNS = {"low": "Low dose", "medium": "Medium dose", "maximum": "Maximum dose"}
+
+
+def _summary(method: str, column: str, values: list[float]) -> dict[str, Any]:
+    return {
+        "method": method,
+        "column": column,
+        "run_value": float(np.mean(values)),
+        "run_std": float(np.std(values, ddof=1)) if len(values) > 1 else np.nan,
+        "n_runs": len(values),
+    }
+
+
+def regroup_labels(
+    profiles: pd.DataFrame,
+    *,
+    groups: Mapping[str, str] | None,
+    label_col: str = "Metadata_Target",
+    class_list_col: str = "Metadata_class_list",
+) -> tuple[pd.DataFrame, list[str]]:
+    """Relabel multilabel targets into a new class set and return it with the class names.
+
+    ``groups`` maps source class names to new class names (a coarser granularity); None keeps the
+    classes present in the data (the finest granularity). Labels become space-separated indices
+    into the returned, sorted class list. A class missing from ``groups`` raises KeyError.
+    """
+    names = [
+        [CLASS_LISTS[cl][int(i)] for i in str(t).split()]
+        for t, cl in zip(profiles[label_col], profiles[class_list_col], strict=True)
+    ]
+    if groups is not None:
+        missing = sorted({n for row in names for n in row} - set(groups))
+        if missing:
+            raise KeyError(f"class group mapping lacks class(es) {missing}")
+        names = [[groups[n] for n in row] for row in names]
+    classes = sorted({n for row in names for n in row})
+    index = {name: i for i, name in enumerate(classes)}
+    relabelled = profiles.copy()
+    relabelled[label_col] = [" ".join(str(k) for k in sorted({index[n] for n in row})) for row in names]
+    return relabelled, classes
+
+
+def localisation_run_values(
+    cells_by_method: Mapping[str, pd.DataFrame],
+    *,
+    groups: Mapping[str, str] | None,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    **probe_options: Any,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Tables A and B: single-cell and FoV mAP of the SubCell MLP probe, one split per seed.
+
+    Returns the run values (columns ``Single Cell (MAP)`` and ``FOV (MAP)``, mean and std over
+    seeds) and the class names evaluated.
+    """
+    rows, classes = [], []
+    for method, cells in cells_by_method.items():
+        relabelled, classes = regroup_labels(cells, groups=groups)
+        runs = [
+            evaluate_localisation_map(relabelled, n_classes=len(classes), seed=seed, **probe_options) for seed in seeds
+        ]
+        rows.append(_summary(method, "Single Cell (MAP)", [r["single_cell_map"] for r in runs]))
+        rows.append(_summary(method, "FOV (MAP)", [r["fov_map"] for r in runs]))
+    return pd.DataFrame(rows), classes
+
+
+def frozen_probe_run_values(
+    fields_by_method: Mapping[str, pd.DataFrame],
+    *,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    group_col: str = "Metadata_antibody",
+) -> pd.DataFrame:
+    """Table C, frozen rows: linear-probe macro F1 x 100 for cell line and protein localisation.
+
+    Splits are grouped by ``group_col`` (no antibody in train and test); validation fields join training.
+    """
+    rows = []
+    for method, fields in fields_by_method.items():
+        scores: dict[str, list[float]] = {"Cell line classification": [], "Protein localization": []}
+        for seed in seeds:
+            split = grouped_split(fields, group_col=group_col, seed=seed, label_col="Metadata_Target")
+            train, test = fields[split != "test"], fields[split == "test"]
+            scores["Cell line classification"].append(
+                100 * linear_probe_f1(train, test, label_col="Metadata_cell_line", multilabel=False, seed=seed)
+            )
+            scores["Protein localization"].append(
+                100 * linear_probe_f1(train, test, label_col="Metadata_Target", multilabel=True, seed=seed)
+            )
+        rows += [_summary(method, column, values) for column, values in scores.items()]
+    return pd.DataFrame(rows)
+
+
+def moa_run_values(
+    wells_by_method: Mapping[str, pd.DataFrame],
+    *,
+    n_runs: int = 10,
+    seed: int = 0,
+    control_query: str = "Metadata_pert_type == 'control'",
+    **moa_options: Any,
+) -> pd.DataFrame:
+    """Table D: micro AUPRC x 100 of MoA prediction by dose group, mean and std over ``n_runs`` splits."""
+    rows = []
+    for method, wells in wells_by_method.items():
+        treated = wells.query(f"not ({control_query})")
+        summary = summarise_moa_runs(moa_by_dose(treated, n_runs=n_runs, seed=seed, **moa_options))
+        for _, row in summary.iterrows():
+            rows.append(
+                {
+                    "method": method,
+                    "column": DOSE_COLUMNS[row["dose_group"]],
+                    "run_value": row["auprc_mean"],
+                    "run_std": row["auprc_std"],
+                    "n_runs": int(row["n_runs"]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def finish_table(
+    name: str,
+    run_values: pd.DataFrame,
+    *,
+    method_map: Mapping[str, str],
+    dataset: str,
+    features: str,
+    profile: str,
+    notes: Mapping[str | tuple[str, str], str] | None = None,
+) -> pd.DataFrame:
+    """The long-form table ``name``: every published cell with this run's value beside it.
+
+    Published methods that no run method maps to get the note :data:`NOT_PROVIDED` unless
+    ``notes`` says otherwise.
+    """
+    published = published_table(name)
+    mapped = set(method_map.values())
+    notes = {**{m: NOT_PROVIDED for m in published["method"].unique() if m not in mapped}, **dict(notes or {})}
+    return merge_run(
+        published, run_values, dataset=dataset, features=features, profile=profile, method_map=method_map, notes=notes
+    )
