@@ -128,3 +128,41 @@ def outlier_cells(cells: pd.DataFrame, *, n: int = 2) -> np.ndarray:
     if len(cells) <= n:
         raise ValueError(f"{source}: {len(cells)} cells; need more than n={n} to pick outliers among them")
     return np.argsort(mean_similarity_to_others(cells), kind="stable")[:n]
+
+
+def score_against_truth(
+    cells: pd.DataFrame, *, truth_col: str, group_col: str = "Metadata_antibody"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Heterogeneity scores per protein beside a known heterogeneity type, and a summary per type.
+
+    ``truth_col`` must be constant within each protein (the synthetic data know it per protein).
+
+    Returns
+    -------
+    (scores, summary)
+        :func:`heterogeneity_score` plus ``truth_col``; and one row per type with ``n_proteins``,
+        ``mean``, ``std``, ``min`` and ``max`` of the score.
+    """
+    require_columns(cells, [group_col, truth_col], source="score_against_truth(cells)")
+    kinds = cells.groupby(group_col)[truth_col].nunique()
+    mixed = kinds[kinds > 1]
+    if len(mixed):
+        raise ValueError(f"{truth_col!r} varies within protein(s) {list(mixed.index)[:5]}")
+    truth = cells.groupby(group_col)[truth_col].first()
+    scores = heterogeneity_score(cells, group_col=group_col)
+    scores[truth_col] = scores[group_col].map(truth)
+    summary = scores.groupby(truth_col)["heterogeneity"].agg(["count", "mean", "std", "min", "max"])
+    return scores, summary.rename(columns={"count": "n_proteins"}).reset_index()
+
+
+def typical_examples(
+    scores: pd.DataFrame, *, truth_col: str, min_cells: int, group_col: str = "Metadata_antibody"
+) -> dict[str, str]:
+    """One protein per heterogeneity type with at least ``min_cells`` cells: the one nearest its type's median score."""
+    examples = {}
+    for kind, group in scores[scores["n_cells"] >= min_cells].groupby(truth_col, sort=False):
+        distance = (group["heterogeneity"] - group["heterogeneity"].median()).abs()
+        examples[str(kind)] = str(group.loc[distance.idxmin(), group_col])
+    if not examples:
+        raise ValueError(f"no protein has at least {min_cells} cells")
+    return examples

@@ -161,3 +161,24 @@ def finish_table(
     return merge_run(
         published, run_values, dataset=dataset, features=features, profile=profile, method_map=method_map, notes=notes
     )
+
+
+def side_by_side(table: pd.DataFrame, *, digits: int = 1) -> pd.DataFrame:
+    """A wide view of a finished table for reading: one row per method, ``paper`` and ``this run`` per column.
+
+    Values are shown with ``digits`` decimals (as printed in the supplement: 1, or 2 for Table D);
+    this run's cell reads ``mean ± std (n)``; an empty cell shows its note's first words.
+    """
+
+    def run_cell(row: pd.Series) -> str:
+        if pd.isna(row["run_value"]):
+            return f"— ({str(row['note']).split(':')[0]})" if isinstance(row["note"], str) else "—"
+        std = "" if pd.isna(row["run_std"]) else f" ± {row['run_std']:.{digits}f}"
+        return f"{row['run_value']:.{digits}f}{std} (n={int(row['n_runs'])})"
+
+    view = table.assign(paper=table["paper_value"].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}f}"))
+    view["this run"] = view.apply(run_cell, axis=1)
+    wide = view.pivot(index="method", columns="column", values=["paper", "this run"]).swaplevel(axis=1)
+    methods = list(dict.fromkeys(table["method"]))
+    columns = list(dict.fromkeys(table["column"]))
+    return wide.reindex(index=methods, columns=pd.MultiIndex.from_product([columns, ["paper", "this run"]]))

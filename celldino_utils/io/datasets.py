@@ -180,3 +180,15 @@ def _centre_cells(fields: FieldDataset, data_dir: Path, nuclei_csv: str) -> pd.D
             "center_y": merged[CENTRE_COLUMNS[1]].to_numpy(float),
         }
     )
+
+
+def crops_of(
+    cells: CellDataset, selection: pd.DataFrame, *, keys: tuple[str, ...] = ("Metadata_Id", "Metadata_cell_id")
+) -> np.ndarray:
+    """The crops ``(N, C, size, size)`` of the cells listed in ``selection`` (matched on ``keys``), in its order."""
+    position = pd.Series(np.arange(len(cells)), index=pd.MultiIndex.from_frame(cells.metadata[list(keys)]))
+    wanted = pd.MultiIndex.from_frame(selection[list(keys)])
+    missing = wanted.difference(position.index)
+    if len(missing):
+        raise KeyError(f"cells {list(missing[:3])} are not in the dataset")
+    return np.stack([cells[int(i)].numpy() for i in position.loc[wanted]])

@@ -90,3 +90,15 @@ def read_profiles(path: str | Path, *, require: list[str] | tuple[str, ...] = ()
     profiles = pd.read_parquet(path)
     check_profiles(profiles, source=str(path), require=require)
     return profiles
+
+
+def profile_path(folder: str | Path, *, dataset: str, level: str, features: str, correction: str | None = None) -> Path:
+    """The file of one profile set: ``<folder>/<dataset>_<level>_<features>[_<correction>].parquet``.
+
+    For example ``hpa_fov_celldino.parquet`` or ``cp_well_cellprofiler_sphering.parquet``.
+    """
+    parts = [dataset, level, features] + ([correction] if correction else [])
+    bad = [p for p in parts if not p or "_" in p or "/" in p]
+    if bad:
+        raise ValueError(f"profile name parts must be non-empty and free of '_' and '/': {bad}")
+    return Path(folder) / ("_".join(parts) + ".parquet")

@@ -27,3 +27,11 @@ def require_columns(table: pd.DataFrame, columns: Iterable[str], *, source: str 
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ValueError(f"{source}: missing column(s) {missing}; found {list(table.columns)}")
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a result table as CSV (no index), creating the folder; return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+    return path

@@ -7,6 +7,7 @@ from celldino_utils.plot.figures_umap import (
     figure_b,
     figure_c,
     localisation_labels,
+    panel_silhouette,
     plot_umap,
 )
 from celldino_utils.plot.images import autoscale, composite, plot_cellpainting_sites, plot_channels, plot_hpa_examples
@@ -23,6 +24,7 @@ __all__ = [
     "figure_c",
     "figure_d",
     "localisation_labels",
+    "panel_silhouette",
     "plot_cellpainting_sites",
     "plot_channels",
     "plot_hpa_examples",

@@ -191,6 +191,22 @@ def _labelled_silhouette(
     return silhouette(table.loc[keep], label_col=_LABEL_COL, sample_size=sample_size)
 
 
+def panel_silhouette(profiles: pd.DataFrame, *, by: str, sample_size: int | None = 5000) -> tuple[float, str]:
+    """The cosine silhouette a UMAP panel coloured by ``by`` reports, and what it was computed on.
+
+    ``by="localisation"`` uses the single-label HPA fields and their class; any other value is a
+    metadata column. The silhouette is computed on the embedding features, not on the 2-D map.
+    """
+    if by == "localisation":
+        labels = localisation_labels(profiles)
+        keep = (labels != MULTI_LABEL).to_numpy()
+        what = "localisation, single-label fields"
+    else:
+        require_columns(profiles, [by], source="panel_silhouette")
+        labels, keep, what = profiles[by].astype(str), np.ones(len(profiles), dtype=bool), by.removeprefix("Metadata_")
+    return _labelled_silhouette(profiles, labels, keep=keep, sample_size=sample_size), what
+
+
 def _panel(
     ax: Axes,
     coords: pd.DataFrame,
@@ -203,15 +219,10 @@ def _panel(
 ) -> None:
     """One UMAP panel coloured by column ``by`` (``"localisation"``: HPA labels), with its silhouette."""
     _check_pair(coords, profiles, name=f"panel {title!r}")
+    score, what = panel_silhouette(profiles, by=by, sample_size=sample_size)
     if by == "localisation":
         labels = localisation_labels(coords)
-        keep = (labels != MULTI_LABEL).to_numpy()
-        what = "localisation, single-label fields"
         coords, by = coords.assign(**{labels.name: labels}), labels.name
-    else:
-        require_columns(coords, [by], source=f"panel {title!r}")
-        labels, keep, what = coords[by].astype(str), np.ones(len(coords), dtype=bool), by.removeprefix("Metadata_")
-    score = _labelled_silhouette(profiles, labels, keep=keep, sample_size=sample_size)
     note = f"silhouette ({what}, cosine): {score:.3f}"
     plot_umap(coords, color_col=by, highlight=highlight, title=title, ax=ax, note=note)
 

@@ -121,3 +121,15 @@ def test_unknown_format_and_missing_folder(tmp_path: Path) -> None:
         open_fields("hpa", tmp_path)
     with pytest.raises(FileNotFoundError, match="nowhere"):
         open_fields("hpa-kaggle", tmp_path / "nowhere")
+
+
+def test_crops_of_selected_cells_in_selection_order(kaggle_dir: Path) -> None:
+    from celldino_utils.io.datasets import crops_of
+
+    cells = open_cells("hpa-kaggle", kaggle_dir, crop_size=8)
+    selection = cells.metadata.iloc[[3, 0]]
+    crops = crops_of(cells, selection)
+    assert crops.shape == (2, 4, 8, 8)
+    np.testing.assert_array_equal(crops[0], cells[3].numpy())
+    with pytest.raises(KeyError, match="not in the dataset"):
+        crops_of(cells, selection.assign(Metadata_cell_id=9))
