@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,3 +25,18 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
         patch.setenv("CELLDINO_DATA_ROOT", str(data_root))
         manifest = run_series("tiny", root=ROOT)
     return data_root, manifest
+
+
+@pytest.fixture(scope="session")
+def tiny_book(tiny_run: tuple[Path, dict], tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess:
+    """The Jupyter Book built (warnings as errors) from the tiny run's executed notebooks; ``cwd`` is its source."""
+    data_root, _ = tiny_run
+    source = tmp_path_factory.mktemp("book")
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("executed"))
+    shutil.copytree(data_root / "tiny" / "executed", source / "book" / "executed")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = [str(jupyter_book), "build", str(source), "--warningiserror", "--keep-going"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=source)
+    return result

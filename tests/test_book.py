@@ -1,25 +1,48 @@
-"""The Jupyter Book builds from the papermill-executed notebooks, with warnings as errors."""
+"""The Jupyter Book builds from the executed notebooks (warnings as errors) and reads well in a browser."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-from .conftest import ROOT
+import pytest
+
+from celldino_utils.runner.browser import check_book, find_chromium
 
 
-def test_book_builds_from_the_tiny_run(tiny_run: tuple[Path, dict], tmp_path: Path) -> None:
-    data_root, _ = tiny_run
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "book", tmp_path / "book", ignore=shutil.ignore_patterns("executed"))
-    shutil.copytree(data_root / "tiny" / "executed", tmp_path / "book" / "executed")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(tmp_path), "--warningiserror", "--keep-going"], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    page = (tmp_path / "_build" / "html" / "book" / "executed" / "00_data.html").read_text()
+def test_book_builds_from_the_tiny_run(tiny_book: subprocess.CompletedProcess) -> None:
+    assert tiny_book.returncode == 0, tiny_book.stdout[-3000:] + tiny_book.stderr[-3000:]
+    html = Path(tiny_book.args[2]) / "_build" / "html"
+    page = (html / "book" / "executed" / "00_data.html").read_text()
     assert "<img" in page and "Traceback" not in page
+
+
+@pytest.mark.skipif(
+    find_chromium() is None, reason="Chromium is not installed (apt-get install chromium); .ci/run installs it"
+)
+def test_every_page_renders_in_chromium(
+    tiny_book: subprocess.CompletedProcess, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    html = Path(tiny_book.args[2]) / "_build" / "html"
+    screenshots = tmp_path_factory.mktemp("screenshots")
+    reports = check_book(html, screenshots=screenshots)
+    assert {Path(r.page).name for r in reports} >= {"index.html", "intro.html", "00_data.html"}
+    assert {r.page: r.problems for r in reports if r.problems} == {}
+    shot = next(r.screenshot for r in reports if r.page.endswith("00_data.html"))
+    assert Path(shot).stat().st_size > 10_000
+
+
+@pytest.mark.skipif(
+    find_chromium() is None, reason="Chromium is not installed (apt-get install chromium); .ci/run installs it"
+)
+def test_broken_pages_are_caught(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=page.html" />')
+    body = '<img src="missing.png"><a href="nowhere.html">x</a><pre>Traceback (most recent call last):</pre>'
+    (tmp_path / "page.html").write_text(f"<html><body>{body}</body></html>")
+    reports = {Path(r.page).name: r.problems for r in check_book(tmp_path, screenshots=tmp_path / "shots")}
+    assert reports["index.html"] == []
+    assert set(reports["page.html"]) == {
+        "shows 'Traceback (most recent call last)'",
+        "missing image missing.png",
+        "broken link nowhere.html",
+    }

@@ -85,17 +85,12 @@ def _controls_per_plate(wells: pd.DataFrame, controls: np.ndarray, *, plate_col:
         )
 
 
-def _check_mad(plate: pd.DataFrame, controls: np.ndarray, *, name: object, source: str) -> None:
-    """Refuse features whose MAD on the controls is 0 while they vary on the plate (division by ~0)."""
+def _zero_mad(plate: pd.DataFrame, controls: np.ndarray) -> list[str]:
+    """Features whose MAD on the controls is 0 while they vary on the plate (mad_robustize divides by ~0)."""
     features = feature_columns(plate)
     mad = median_abs_deviation(plate.loc[controls, features].to_numpy(dtype=np.float64), axis=0)
     varies = plate[features].nunique().to_numpy() > 1
-    bad = [f for f, m, v in zip(features, mad, varies, strict=True) if m == 0 and v]
-    if bad:
-        raise ValueError(
-            f"{source}: feature(s) {bad[:5]} ({len(bad)} in all) have zero MAD on the control wells of plate "
-            f"{name!r} but vary on the plate; mad_robustize would divide by ~0. Drop them or use method='standardize'."
-        )
+    return [f for f, m, v in zip(features, mad, varies, strict=True) if m == 0 and v]
 
 
 def normalize_plates(
@@ -105,6 +100,7 @@ def normalize_plates(
     control_query: str = CONTROL_QUERY,
     plate_col: str = "Metadata_Plate",
     mad_epsilon: float = 1e-18,
+    zero_mad: str = "raise",
 ) -> pd.DataFrame:
     """Normalise each plate against its control wells (LINCS level 4a).
 
@@ -121,6 +117,10 @@ def normalize_plates(
         Column naming the plate; each plate is normalised on its own.
     mad_epsilon
         Added to the MAD before dividing (pycytominer ``mad_robustize_epsilon``).
+    zero_mad
+        What to do with features whose control MAD is 0 on a plate where they vary (e.g. integer
+        shape features): ``"raise"``, or ``"drop"`` them on every plate, listed in
+        ``attrs["dropped_features"]``.
 
     Returns
     -------
@@ -133,11 +133,18 @@ def normalize_plates(
     frame = wells.reset_index(drop=True)
     controls = query_mask(frame, control_query, source=source, parameter="control_query")
     _controls_per_plate(frame, controls, plate_col=plate_col, query=control_query, source=source)
+    plates = frame.groupby(plate_col, sort=False).groups
+    bad = sorted({f for rows in plates.values() for f in _zero_mad(frame.loc[rows], controls[rows])})
+    if bad and method == "mad_robustize":
+        if zero_mad != "drop":
+            raise ValueError(
+                f"{source}: feature(s) {bad[:5]} ({len(bad)} in all) have zero MAD on the control wells of a plate "
+                "but vary on it; mad_robustize would divide by ~0. Pass zero_mad='drop' or method='standardize'."
+            )
+        frame = frame.drop(columns=bad)
     parts = []
-    for name, rows in frame.groupby(plate_col, sort=False).groups.items():
+    for rows in plates.values():
         plate = frame.loc[rows]
-        if method == "mad_robustize":
-            _check_mad(plate, controls[rows], name=name, source=source)
         normalized = pycytominer.normalize(
             plate,
             features=feature_columns(frame),
@@ -150,6 +157,7 @@ def normalize_plates(
         parts.append(normalized)
     out = pd.concat(parts).sort_index()
     out.index = wells.index
+    out.attrs["dropped_features"] = bad if method == "mad_robustize" else []
     return out
 
 
@@ -319,6 +327,7 @@ def sphering(
     batch_col: str = "Metadata_Plate",
     control_query: str = CONTROL_QUERY,
     normalize_method: str | None = "mad_robustize",
+    zero_mad: str = "raise",
     feature_operations: Sequence[str] = ("variance_threshold", "correlation_threshold", "drop_na_columns"),
     corr_threshold: float = 0.9,
     min_variance: float = 1e-6,
@@ -338,8 +347,8 @@ def sphering(
         Plate column for the per-plate normalisation.
     control_query
         pandas query selecting the DMSO wells (normalisation reference and sphering fit).
-    normalize_method
-        :func:`normalize_plates` method, or ``None`` to skip normalisation.
+    normalize_method, zero_mad
+        :func:`normalize_plates` method (``None`` skips normalisation) and its zero-MAD rule.
     feature_operations, corr_threshold, min_variance, na_cutoff
         :func:`select_features` options; an empty ``feature_operations`` skips selection.
     n_components, epsilon, sphere_method, random_state
@@ -352,7 +361,9 @@ def sphering(
     """
     profiles = wells
     if normalize_method is not None:
-        profiles = normalize_plates(profiles, method=normalize_method, control_query=control_query, plate_col=batch_col)
+        profiles = normalize_plates(
+            profiles, method=normalize_method, control_query=control_query, plate_col=batch_col, zero_mad=zero_mad
+        )
     if feature_operations:
         profiles = select_features(
             profiles,

@@ -131,11 +131,13 @@ def outlier_cells(cells: pd.DataFrame, *, n: int = 2) -> np.ndarray:
 
 
 def score_against_truth(
-    cells: pd.DataFrame, *, truth_col: str, group_col: str = "Metadata_antibody"
+    cells: pd.DataFrame, *, truth_col: str, group_col: str = "Metadata_antibody", min_cells: int = 2
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Heterogeneity scores per protein beside a known heterogeneity type, and a summary per type.
 
     ``truth_col`` must be constant within each protein (the synthetic data know it per protein).
+    Proteins with fewer than ``min_cells`` cells cannot be scored; they are left out of both tables
+    and listed in ``summary.attrs["too_few_cells"]``.
 
     Returns
     -------
@@ -148,11 +150,17 @@ def score_against_truth(
     mixed = kinds[kinds > 1]
     if len(mixed):
         raise ValueError(f"{truth_col!r} varies within protein(s) {list(mixed.index)[:5]}")
-    truth = cells.groupby(group_col)[truth_col].first()
-    scores = heterogeneity_score(cells, group_col=group_col)
+    sizes = cells.groupby(group_col).size()
+    scored = cells[cells[group_col].map(sizes) >= max(min_cells, 2)]
+    if scored.empty:
+        raise ValueError(f"no protein has at least {max(min_cells, 2)} cells (largest: {int(sizes.max())})")
+    truth = scored.groupby(group_col)[truth_col].first()
+    scores = heterogeneity_score(scored, group_col=group_col)
     scores[truth_col] = scores[group_col].map(truth)
     summary = scores.groupby(truth_col)["heterogeneity"].agg(["count", "mean", "std", "min", "max"])
-    return scores, summary.rename(columns={"count": "n_proteins"}).reset_index()
+    summary = summary.rename(columns={"count": "n_proteins"}).reset_index()
+    summary.attrs["too_few_cells"] = sorted(sizes[sizes < max(min_cells, 2)].index)
+    return scores, summary
 
 
 def typical_examples(

@@ -148,3 +148,14 @@ def test_consensus_takes_the_median_of_replicates_and_keeps_the_moa() -> None:
     assert "Metadata_moa" in merged.columns and "Metadata_Plate" not in merged.columns  # plate varies
     expected = treated.query("Metadata_broad_sample == 'BRD3'")["emb_0004"].median()
     assert merged.set_index("Metadata_broad_sample").loc["BRD3", "emb_0004"] == pytest.approx(expected)
+
+
+def test_zero_mad_features_raise_or_are_dropped_and_listed() -> None:
+    wells = _plates()
+    controls = wells["Metadata_broad_sample"] == "DMSO"
+    wells.loc[controls, "emb_0003"] = 1.0  # constant on the controls, varies on the treated wells
+    with pytest.raises(ValueError, match=r"\['emb_0003'\].*zero MAD.*zero_mad='drop'"):
+        normalize_plates(wells, control_query=DMSO)
+    normalized = normalize_plates(wells, control_query=DMSO, zero_mad="drop")
+    assert "emb_0003" not in normalized.columns and len(normalized) == len(wells)
+    assert normalized.attrs["dropped_features"] == ["emb_0003"]
