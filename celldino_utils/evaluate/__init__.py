@@ -1,6 +1,7 @@
 """Evaluation of frozen features and of batch correction."""
 
 from celldino_utils.evaluate.batch_metrics import batch_metric_table, knn_score, moa_map, replicate_map, silhouette
+from celldino_utils.evaluate.finetune import FineTuneClassifier, finetune_classifier, finetune_f1, predict_fields
 from celldino_utils.evaluate.focal_loss import sigmoid_focal_loss
 from celldino_utils.evaluate.heterogeneity import (
     cell_similarity,
@@ -23,12 +24,15 @@ from celldino_utils.evaluate.paper_tables import merge_run, published_table, tab
 from celldino_utils.evaluate.splits import compound_split, grouped_split
 
 __all__ = [
+    "FineTuneClassifier",
     "batch_metric_table",
     "build_mlp_probe",
     "cell_similarity",
     "compound_split",
     "dose_groups",
     "evaluate_localisation_map",
+    "finetune_classifier",
+    "finetune_f1",
     "fov_logits",
     "grouped_split",
     "heterogeneity_score",
@@ -42,6 +46,7 @@ __all__ = [
     "moa_map",
     "multi_hot",
     "outlier_cells",
+    "predict_fields",
     "predict_logits",
     "published_table",
     "replicate_map",
