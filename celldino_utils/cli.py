@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 # Stage modules that add their own subcommand through ``register(subparsers)``.
-STAGE_COMMANDS: tuple[str, ...] = ()
+STAGE_COMMANDS: tuple[str, ...] = ("celldino_utils.train.command", "celldino_utils.embed.command")
 
 
 def _run(args: argparse.Namespace) -> int:

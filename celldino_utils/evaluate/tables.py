@@ -12,7 +12,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
+from torch.utils.data import Dataset
 
+from celldino_utils.evaluate.finetune import finetune_f1
 from celldino_utils.evaluate.linear_probe import linear_probe_f1
 from celldino_utils.evaluate.mlp_probe import evaluate_localisation_map
 from celldino_utils.evaluate.moa import moa_by_dose, summarise_moa_runs
@@ -100,17 +103,46 @@ def frozen_probe_run_values(
     """
     rows = []
     for method, fields in fields_by_method.items():
-        scores: dict[str, list[float]] = {"Cell line classification": [], "Protein localization": []}
-        for seed in seeds:
-            split = grouped_split(fields, group_col=group_col, seed=seed, label_col="Metadata_Target")
-            train, test = fields[split != "test"], fields[split == "test"]
-            scores["Cell line classification"].append(
-                100 * linear_probe_f1(train, test, label_col="Metadata_cell_line", multilabel=False, seed=seed)
+        for column, (label_col, multilabel) in TABLE_C_TASKS.items():
+            values = []
+            for seed in seeds:
+                sep = " " if multilabel else None
+                split = grouped_split(fields, group_col=group_col, seed=seed, label_col=label_col, label_sep=sep)
+                train, test = fields[split != "test"], fields[split == "test"]
+                values.append(100 * linear_probe_f1(train, test, label_col=label_col, multilabel=multilabel, seed=seed))
+            rows.append(_summary(method, column, values))
+    return pd.DataFrame(rows)
+
+
+TABLE_C_TASKS = {
+    "Cell line classification": ("Metadata_cell_line", False),
+    "Protein localization": ("Metadata_Target", True),
+}
+
+
+def finetune_run_values(
+    backbones: Mapping[str, torch.nn.Module],
+    fields: Dataset,
+    *,
+    seed: int = 0,
+    group_col: str = "Metadata_antibody",
+    **finetune_options: Any,
+) -> pd.DataFrame:
+    """Table C, fine-tuned rows: test macro F1 x 100 of each backbone fine-tuned on each task (one split).
+
+    ``fields`` is a field dataset with ``.metadata``; splits are grouped by ``group_col`` as for the
+    frozen rows. The backbones are not modified.
+    """
+    rows = []
+    meta = fields.metadata
+    for method, backbone in backbones.items():
+        for column, (label_col, multilabel) in TABLE_C_TASKS.items():
+            sep = " " if multilabel else None
+            split = grouped_split(meta, group_col=group_col, seed=seed, label_col=label_col, label_sep=sep)
+            result = finetune_f1(
+                backbone, fields, label_col=label_col, multilabel=multilabel, split=split, seed=seed, **finetune_options
             )
-            scores["Protein localization"].append(
-                100 * linear_probe_f1(train, test, label_col="Metadata_Target", multilabel=True, seed=seed)
-            )
-        rows += [_summary(method, column, values) for column, values in scores.items()]
+            rows.append(_summary(method, column, [100 * result["f1"]]))
     return pd.DataFrame(rows)
 
 
@@ -152,10 +184,11 @@ def finish_table(
 ) -> pd.DataFrame:
     """The long-form table ``name``: every published cell with this run's value beside it.
 
-    Published methods that no run method maps to get the note :data:`NOT_PROVIDED` unless
-    ``notes`` says otherwise.
+    Entries of ``method_map`` whose run method has no values are ignored; published methods that
+    no run method maps to get the note :data:`NOT_PROVIDED` unless ``notes`` says otherwise.
     """
     published = published_table(name)
+    method_map = {run: paper for run, paper in method_map.items() if run in set(run_values["method"])}
     mapped = set(method_map.values())
     notes = {**{m: NOT_PROVIDED for m in published["method"].unique() if m not in mapped}, **dict(notes or {})}
     return merge_run(

@@ -1,0 +1,85 @@
+"""``celldino embed``: fields of view or single cells of a data set into a Parquet profile file.
+
+Under ``torchrun --nproc_per_node=N -m celldino_utils.embed ...`` each rank embeds its own shards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from celldino_utils.embed.pipeline import LEVELS, embed_data
+from celldino_utils.io import LAYOUTS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the embed command."""
+    parser.add_argument("--format", required=True, choices=sorted(LAYOUTS), help="on-disk format of the data")
+    parser.add_argument("--data-dir", required=True, help="folder of the data set")
+    parser.add_argument("--checkpoint", required=True, help="local checkpoint file, or 'random'")
+    parser.add_argument("--level", required=True, choices=LEVELS, help="fields of view or single cells")
+    parser.add_argument("--out", required=True, help="output Parquet file")
+    parser.add_argument("--crop-size", type=int, default=64, help="single-cell crop side in pixels")
+    parser.add_argument("--resize-size", type=int, default=None, help="resize the shorter side before embedding")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--num-workers", type=int, default=0)
+    parser.add_argument("--shard-size", type=int, default=4096, help="rows per resumable shard")
+    parser.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--seed", type=int, default=0, help="seed of a random-init model")
+    for key, kind in (
+        ("arch", str),
+        ("patch-size", int),
+        ("channel-mode", str),
+        ("img-size", int),
+        ("layerscale", float),
+    ):
+        parser.add_argument(
+            f"--{key}", type=kind, default=None, help="architecture of a checkpoint without config.yaml"
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the embed command from parsed arguments."""
+    architecture = {
+        "arch": args.arch,
+        "patch_size": args.patch_size,
+        "channel_mode": args.channel_mode,
+        "img_size": args.img_size,
+        "layerscale": args.layerscale,
+    }
+    out = embed_data(
+        args.format,
+        args.data_dir,
+        checkpoint=args.checkpoint,
+        level=args.level,
+        out=args.out,
+        crop_size=args.crop_size,
+        resize_size=args.resize_size,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        shard_size=args.shard_size,
+        device=args.device,
+        seed=args.seed,
+        architecture=architecture,
+    )
+    if out is not None:
+        print(out)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``embed`` subcommand to the ``celldino`` command."""
+    parser = subparsers.add_parser("embed", help="embed fields of view or single cells with a frozen model")
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m celldino_utils.embed``: the embed command alone (for torchrun)."""
+    parser = argparse.ArgumentParser(prog="celldino embed", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Embed a data set's fields of view or single cells with a frozen backbone, into one Parquet file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch.distributed as dist
+from torch.utils.data import Subset
+
+from celldino_utils.augment import EvalTransform
+from celldino_utils.embed.extract import embed_to_parquet
+from celldino_utils.embed.model import load_embedding_model
+from celldino_utils.io import get_layout, open_cells, open_fields
+
+LEVELS = ("fov", "cell")
+
+
+def _barrier() -> None:
+    if dist.is_initialized():
+        dist.barrier()
+
+
+def embed_data(
+    format: str,
+    data_dir: str | Path,
+    *,
+    checkpoint: str | Path,
+    level: str,
+    out: str | Path,
+    crop_size: int = 64,
+    resize_size: int | None = None,
+    batch_size: int = 64,
+    num_workers: int = 0,
+    shard_size: int = 4096,
+    device: str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    architecture: dict[str, Any] | None = None,
+    read_options: dict[str, Any] | None = None,
+    limit: int | None = None,
+) -> Path | None:
+    """Embed fields (``level="fov"``) or single cells (``level="cell"``) of a data set.
+
+    Parameters
+    ----------
+    format, data_dir
+        Data set to read (``celldino_utils.io.open_fields`` / ``open_cells``).
+    checkpoint
+        Local checkpoint, or ``"random"`` for the same architecture at random init.
+    crop_size
+        Side of single-cell crops in pixels (``level="cell"``).
+    resize_size
+        Resize the shorter side of each field or crop before embedding; None keeps the native size
+        (fields default to the model's training size: the size of its global crops).
+    architecture
+        ``arch``, ``patch_size``, ``channel_mode``, ``img_size``, ``layerscale`` for a checkpoint
+        without our ``config.yaml`` beside it.
+    limit
+        Embed only the first ``limit`` fields or cells (a quick look, a benchmark); None for all.
+
+    Returns
+    -------
+    pathlib.Path or None
+        ``out`` (Parquet: every ``Metadata_*`` column of the source, then ``emb_*``); None on ranks > 0.
+    """
+    from celldino_utils.train.distributed import init_distributed
+
+    if level not in LEVELS:
+        raise ValueError(f"level: unknown level {level!r}; choose one of {list(LEVELS)}")
+    read_options = read_options or {}
+    layout = get_layout(format)
+    ctx = init_distributed(device)
+    model, info = load_embedding_model(checkpoint, in_chans=layout.n_channels, seed=seed, **(architecture or {}))
+    if level == "fov":
+        dataset = open_fields(format, data_dir, **read_options)
+        resize_size = resize_size or info["img_size"]
+    else:
+        dataset = open_cells(format, data_dir, crop_size=crop_size, **read_options)
+    metadata = dataset.metadata
+    if limit is not None:
+        dataset, metadata = Subset(dataset, range(min(limit, len(dataset)))), metadata.iloc[:limit]
+    return embed_to_parquet(
+        dataset,
+        metadata,
+        model,
+        out,
+        shard_size=shard_size,
+        rank=ctx.rank,
+        world_size=ctx.world_size,
+        barrier=_barrier,
+        progress=progress and ctx.is_main,
+        transform=EvalTransform(resize_size=resize_size),
+        batch_size=batch_size,
+        num_workers=num_workers,
+        device=ctx.device,
+    )

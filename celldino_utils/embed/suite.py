@@ -1,0 +1,80 @@
+"""Embed every data set of the companion with a trained model and with the same architecture at random init."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from celldino_utils.embed.model import RANDOM_INIT, checkpoint_architecture
+from celldino_utils.embed.pipeline import embed_data
+from celldino_utils.io.profiles import profile_path, read_profiles
+
+# (dataset name, on-disk format, levels embedded)
+DATASETS = (("hpa", "hpa-kaggle", ("fov", "cell")), ("cp", "cellpainting", ("cell",)))
+
+
+def embed_suite(
+    *,
+    data_dirs: dict[str, str | Path],
+    checkpoints: dict[str, str | Path],
+    out_dir: str | Path,
+    crop_sizes: dict[str, int],
+    features: str = "celldino",
+    random_init: str | None = "random",
+    **options: Any,
+) -> pd.DataFrame:
+    """Embed HPA fields and cells and Cell Painting cells, with trained models and their random-init twins.
+
+    Parameters
+    ----------
+    data_dirs, checkpoints, crop_sizes
+        Keyed by dataset name (``hpa``, ``cp``): data folder, trained checkpoint, single-cell crop size.
+    features
+        Name of the trained feature set in the file names (``hpa_fov_<features>.parquet``).
+    random_init
+        Name of the random-init feature set, or None to skip it. Its architecture is read from the
+        ``config.yaml`` beside each trained checkpoint.
+    options
+        Passed to :func:`celldino_utils.embed.embed_data` (batch size, workers, device, seed...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per file written: ``dataset, level, features, file, rows, dims, seconds``.
+    """
+    rows = []
+    for dataset, format, levels in DATASETS:
+        models = {features: (checkpoints[dataset], {})}
+        if random_init:
+            recorded = checkpoint_architecture(checkpoints[dataset])
+            models[random_init] = (RANDOM_INIT, {k: v for k, v in recorded.items() if k != "in_chans"})
+        for name, (checkpoint, architecture) in models.items():
+            for level in levels:
+                out = profile_path(out_dir, dataset=dataset, level=level, features=name)
+                start = time.perf_counter()
+                embed_data(
+                    format,
+                    data_dirs[dataset],
+                    checkpoint=checkpoint,
+                    level=level,
+                    out=out,
+                    crop_size=crop_sizes[dataset],
+                    architecture=architecture,
+                    **options,
+                )
+                profiles = read_profiles(out)
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "level": level,
+                        "features": name,
+                        "file": str(out),
+                        "rows": len(profiles),
+                        "dims": profiles.filter(like="emb_").shape[1],
+                        "seconds": round(time.perf_counter() - start, 1),
+                    }
+                )
+    return pd.DataFrame(rows)

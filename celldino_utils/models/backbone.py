@@ -1,0 +1,190 @@
+"""ViT backbones for Cell-DINO: timm Vision Transformers over all channels or over a bag of channels.
+
+The Vision Transformer itself always comes from ``timm.create_model``; this module only adds
+what self-distillation needs around it: the iBOT mask token (dinov2 ``DinoVisionTransformer``
+keeps one in the backbone) and the channel handling of SPEC §2.
+
+- ``channel_mode="all"``: one ViT whose patch embedding takes every channel (``in_chans=C``).
+- ``channel_mode="boc"`` (bag of channels, DINO-BoC): a 1-channel ViT sees each channel as its
+  own image; the ``C`` class tokens are concatenated into one ``C x D`` embedding, so one model
+  embeds any channel count.
+"""
+
+from __future__ import annotations
+
+import timm
+import torch
+from timm.models.vision_transformer import VisionTransformer
+from torch import nn
+
+#: Architecture names of the configs -> timm model names (patch and image size are overridden).
+ARCHITECTURES: dict[str, str] = {
+    "vit_tiny": "vit_tiny_patch16_224",
+    "vit_small": "vit_small_patch16_224",
+    "vit_base": "vit_base_patch16_224",
+    "vit_large": "vit_large_patch16_224",
+}
+CHANNEL_MODES: tuple[str, ...] = ("all", "boc")
+
+
+class ViTBackbone(nn.Module):
+    """A timm ViT plus the learnable iBOT mask token; embeds images by their class token.
+
+    Parameters
+    ----------
+    vit
+        A timm ``VisionTransformer`` built with ``num_classes=0`` and ``dynamic_img_size=True``
+        (global and local crops have different sizes).
+    """
+
+    channel_mode = "all"
+
+    def __init__(self, vit: VisionTransformer) -> None:
+        super().__init__()
+        self.vit = vit
+        self.embed_dim: int = vit.embed_dim
+        self.patch_size: int = vit.patch_embed.patch_size[0]
+        self.num_prefix_tokens: int = vit.num_prefix_tokens
+        self.mask_token = nn.Parameter(torch.zeros(1, vit.embed_dim))
+
+    @property
+    def in_chans(self) -> int:
+        """Channels the patch embedding takes."""
+        return self.vit.patch_embed.proj.in_channels
+
+    def views(self, images: torch.Tensor) -> torch.Tensor:
+        """Images ``(B, C, H, W)`` as the ViT's inputs: unchanged here, ``(B*C, 1, H, W)`` in bag-of-channels mode."""
+        if images.ndim != 4 or images.shape[1] != self.in_chans:
+            raise ValueError(f"images: expected shape (B, {self.in_chans}, H, W), got {tuple(images.shape)}")
+        return images
+
+    def views_per_image(self, n_channels: int) -> int:
+        """How many ViT inputs one image of ``n_channels`` channels becomes (1 here, C in bag-of-channels mode)."""
+        return 1
+
+    def forward_tokens(self, views: torch.Tensor, *, masks: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalised output tokens of the ViT.
+
+        Parameters
+        ----------
+        views
+            ViT inputs ``(V, c, H, W)`` (see :meth:`views`).
+        masks
+            Optional boolean ``(V, N)``, ``N = (H / p) * (W / p)``: masked patches are replaced by the mask
+            token before the position embedding (iBOT; dinov2 ``prepare_tokens_with_masks``).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(V, P + N, D)``: ``P`` prefix tokens (class token first), then the patch tokens.
+        """
+        x = self.vit.patch_embed(views)  # (V, h, w, D) with dynamic_img_size
+        if masks is not None:
+            if masks.shape != (x.shape[0], x.shape[1] * x.shape[2]):
+                raise ValueError(
+                    f"masks: expected shape {(x.shape[0], x.shape[1] * x.shape[2])}, got {tuple(masks.shape)}"
+                )
+            x = torch.where(masks.view(*x.shape[:3], 1), self.mask_token.to(x.dtype), x)
+        x = self.vit._pos_embed(x)
+        x = self.vit.patch_drop(x)
+        x = self.vit.norm_pre(x)
+        x = self.vit.blocks(x)
+        return self.vit.norm(x)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Embeddings ``(B, E)`` of images ``(B, C, H, W)``: the class token, ``E = D``."""
+        return self.forward_tokens(self.views(images))[:, 0]
+
+    def embedding_dim(self, n_channels: int) -> int:
+        """Size ``E`` of the embedding of an image with ``n_channels`` channels."""
+        return self.embed_dim
+
+
+class BagOfChannels(ViTBackbone):
+    """Bag-of-channels backbone (DINO-BoC): a 1-channel ViT applied to every channel separately.
+
+    ``forward`` returns the ``C`` class tokens concatenated, ``(B, C * D)``, for any ``C``.
+    Its state dict has the same keys as :class:`ViTBackbone`, so weights move between the modes.
+    """
+
+    channel_mode = "boc"
+
+    def __init__(self, vit: VisionTransformer) -> None:
+        super().__init__(vit)
+        if self.in_chans != 1:
+            raise ValueError(f"in_chans: a bag-of-channels ViT takes 1 channel, got {self.in_chans}")
+
+    def views(self, images: torch.Tensor) -> torch.Tensor:
+        """Images ``(B, C, H, W)`` as ``(B*C, 1, H, W)``: channels move into the batch, image-major."""
+        if images.ndim != 4:
+            raise ValueError(f"images: expected shape (B, C, H, W), got {tuple(images.shape)}")
+        b, c, h, w = images.shape
+        return images.reshape(b * c, 1, h, w)
+
+    def views_per_image(self, n_channels: int) -> int:
+        return n_channels
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Embeddings ``(B, C * D)``: the class tokens of the ``C`` channels, concatenated in channel order."""
+        b = images.shape[0]
+        return self.forward_tokens(self.views(images))[:, 0].reshape(b, -1)
+
+    def embedding_dim(self, n_channels: int) -> int:
+        return n_channels * self.embed_dim
+
+
+def build_backbone(
+    arch: str,
+    *,
+    in_chans: int,
+    img_size: int,
+    patch_size: int = 16,
+    channel_mode: str = "all",
+    drop_path_rate: float = 0.0,
+    layerscale: float | None = None,
+) -> ViTBackbone:
+    """Build a randomly initialised timm ViT backbone (never downloads weights).
+
+    Parameters
+    ----------
+    arch
+        ``vit_tiny``, ``vit_small``, ``vit_base`` or ``vit_large``.
+    in_chans
+        Channels of the images; in ``boc`` mode the ViT itself takes 1 channel and any count works.
+    img_size
+        Side of the (global) crops in pixels; must be a multiple of ``patch_size``. Other sizes
+        (local crops, evaluation) work too: position embeddings are resampled on the fly.
+    patch_size
+        Side of a patch in pixels.
+    channel_mode
+        ``all`` or ``boc`` (bag of channels), SPEC §2.
+    drop_path_rate
+        Stochastic depth rate of the last block (timm's linear rule: 0 at the first block).
+    layerscale
+        LayerScale init value (dinov2 ``layerscale``), or None/0 for no LayerScale.
+
+    Returns
+    -------
+    ViTBackbone
+        A :class:`ViTBackbone` or a :class:`BagOfChannels`.
+    """
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"arch: unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
+    if channel_mode not in CHANNEL_MODES:
+        raise ValueError(f"channel_mode: unknown mode {channel_mode!r}; choose one of {list(CHANNEL_MODES)}")
+    if in_chans < 1:
+        raise ValueError(f"in_chans: must be at least 1, got {in_chans}")
+    if patch_size < 1 or img_size % patch_size != 0:
+        raise ValueError(f"img_size: {img_size} is not a multiple of patch_size {patch_size}")
+    vit = timm.create_model(
+        ARCHITECTURES[arch],
+        pretrained=False,
+        num_classes=0,
+        in_chans=1 if channel_mode == "boc" else in_chans,
+        img_size=img_size,
+        patch_size=patch_size,
+        drop_path_rate=drop_path_rate,
+        init_values=layerscale or None,
+        dynamic_img_size=True,
+    )
+    return BagOfChannels(vit) if channel_mode == "boc" else ViTBackbone(vit)

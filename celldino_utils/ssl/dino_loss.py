@@ -1,0 +1,73 @@
+"""DINO loss on class tokens: cross-entropy between teacher targets and student predictions over crop pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from celldino_utils.ssl.centering import TeacherCentering
+
+
+class DINOLoss(nn.Module):
+    """Self-distillation loss of DINO (Caron et al. 2021) as used by dinov2 and Cell-DINO.
+
+    Every student crop is compared with every teacher (global) crop except the same view; the
+    loss is the mean over those pairs of ``-sum_k t_k log softmax(s / student_temp)_k``, averaged
+    over samples (dinov2 divides its local and global sums by the same pair count).
+
+    Parameters
+    ----------
+    out_dim
+        Number of prototypes ``K``.
+    student_temp
+        Student softmax temperature.
+    centering, center_momentum, sinkhorn_iterations
+        How teacher targets are made, see :class:`celldino_utils.ssl.centering.TeacherCentering`.
+    """
+
+    def __init__(
+        self,
+        out_dim: int,
+        *,
+        student_temp: float = 0.1,
+        centering: str = "centering",
+        center_momentum: float = 0.9,
+        sinkhorn_iterations: int = 3,
+    ) -> None:
+        super().__init__()
+        self.student_temp = student_temp
+        self.centering = TeacherCentering(
+            out_dim, mode=centering, momentum=center_momentum, n_iterations=sinkhorn_iterations
+        )
+
+    def teacher_targets(self, teacher_logits: torch.Tensor, *, teacher_temp: float) -> torch.Tensor:
+        """Target probabilities ``(M, K)`` from teacher logits ``(M, K)`` (updates the center)."""
+        return self.centering(teacher_logits, temperature=teacher_temp)
+
+    def forward(self, student_logits: Sequence[torch.Tensor], teacher_targets: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Mean cross-entropy over (student crop, teacher crop) pairs of different views.
+
+        Parameters
+        ----------
+        student_logits
+            One ``(B, K)`` tensor per student crop; the first ``len(teacher_targets)`` are the global
+            crops, in the teacher's order (those pairs with themselves are skipped).
+        teacher_targets
+            One ``(B, K)`` probability tensor per global crop.
+
+        Returns
+        -------
+        torch.Tensor
+            Scalar loss.
+        """
+        log_probs = torch.stack([torch.log_softmax(s.float() / self.student_temp, dim=-1) for s in student_logits])
+        targets = torch.stack(list(teacher_targets)).float()
+        pair_losses = -torch.einsum("tbk,sbk->ts", targets, log_probs) / targets.shape[1]  # (T, S)
+        n_teacher, n_student = pair_losses.shape
+        same_view = torch.eye(n_teacher, n_student, dtype=torch.bool, device=pair_losses.device)
+        keep = ~same_view
+        if not keep.any():
+            raise ValueError("DINOLoss: no pair of different views (one global crop and no local crops)")
+        return pair_losses[keep].mean()

@@ -1,0 +1,154 @@
+"""Save and resume training: model (student, teacher, centers), optimiser, schedules, every rank's RNG, step.
+
+Checkpoints hold only tensors and plain Python values, so they load with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+from torch import nn
+
+from celldino_utils.models import ViTBackbone, build_backbone, load_backbone_weights
+
+CHECKPOINT_NAME = "checkpoint.pth"
+BACKBONE_NAME = "teacher_backbone.pth"
+CONFIG_NAME = "config.yaml"
+
+
+def rng_state() -> dict[str, object]:
+    """This process's Python, NumPy, torch and CUDA generator states, as tensors and plain values."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, object] = {
+        "python": random.getstate(),
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": pos,
+            "has_gauss": has_gauss,
+            "cached": cached,
+        },
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, object]) -> None:
+    """Restore what :func:`rng_state` returned."""
+    random.setstate(_as_tuples(state["python"]))
+    numpy = state["numpy"]
+    keys = numpy["keys"].numpy().astype(np.uint32)
+    np.random.set_state((numpy["kind"], keys, numpy["pos"], numpy["has_gauss"], numpy["cached"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _as_tuples(value: object) -> object:
+    """Lists back to tuples (``random.setstate`` wants the exact nesting it gave)."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, list | tuple) else value
+
+
+def save_checkpoint(
+    path: str | Path,
+    *,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    schedules: dict[str, torch.Tensor],
+    step: int,
+    rng_states: list[dict[str, object]],
+    config: dict,
+) -> Path:
+    """Write a resumable checkpoint atomically (temporary file, then rename).
+
+    Parameters
+    ----------
+    model
+        The meta-architecture (not its DDP wrapper).
+    step
+        Number of completed steps.
+    rng_states
+        One :func:`rng_state` per rank, in rank order.
+    config
+        The resolved config as a plain container.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "schedules": schedules,
+        "step": step,
+        "rng": rng_states,
+        "config": config,
+    }
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(
+    path: str | Path, *, model: nn.Module, optimizer: torch.optim.Optimizer, rank: int = 0
+) -> tuple[int, dict[str, torch.Tensor]]:
+    """Restore model, optimiser and this rank's RNG from ``path``; return ``(step, schedules)``.
+
+    Raises
+    ------
+    ValueError
+        If the checkpoint was written by a run with a different number of processes.
+    """
+    path = Path(path)
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    if rank >= len(payload["rng"]):
+        raise ValueError(f"{path}: written by {len(payload['rng'])} process(es); cannot resume on rank {rank}")
+    set_rng_state(payload["rng"][rank])
+    return int(payload["step"]), payload["schedules"]
+
+
+def export_teacher_backbone(model: nn.Module, path: str | Path) -> Path:
+    """Save the teacher backbone's state dict alone (what embedding needs; loads with ``load_backbone_weights``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.teacher["backbone"].state_dict(), path)
+    return path
+
+
+def load_trained_backbone(run_dir: str | Path, *, branch: str = "teacher") -> ViTBackbone:
+    """The backbone of a training run, built from its ``config.yaml`` and loaded from its ``checkpoint.pth``.
+
+    Parameters
+    ----------
+    run_dir
+        ``train.out_dir`` of a run.
+    branch
+        ``teacher`` (what the paper embeds with) or ``student`` (better after very short runs, SPEC §6).
+
+    Returns
+    -------
+    ViTBackbone
+        In eval mode, on the CPU.
+    """
+    run_dir = Path(run_dir)
+    for name in (CONFIG_NAME, CHECKPOINT_NAME):
+        if not (run_dir / name).is_file():
+            raise FileNotFoundError(f"training run file not found: {run_dir / name}")
+    cfg = OmegaConf.load(run_dir / CONFIG_NAME)
+    model = build_backbone(
+        cfg.student.arch,
+        in_chans=cfg.student.in_chans,
+        img_size=cfg.crops.global_crops_size,
+        patch_size=cfg.student.patch_size,
+        channel_mode=cfg.student.channel_mode,
+        layerscale=cfg.student.layerscale,
+    )
+    return load_backbone_weights(model, run_dir / CHECKPOINT_NAME, branch=branch).eval()

@@ -1,0 +1,90 @@
+"""Training loop: exact resume, outputs, derived config keys, loading our own checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from celldino_utils.models import build_backbone, load_backbone_weights
+from celldino_utils.train import (
+    BACKBONE_NAME,
+    CHECKPOINT_NAME,
+    LOG_NAME,
+    load_train_config,
+    load_trained_backbone,
+    read_log,
+    resolve_config,
+    train,
+)
+from celldino_utils.train.data import MultiCropDataset, build_augmentation
+
+from .conftest import TINY_TRAIN, TinyFields
+
+
+def _train(tiny_fields: TinyFields, out_dir: Path, *overrides: str) -> Path:
+    return train(load_train_config(None, [*TINY_TRAIN, f"train.out_dir={out_dir}", *overrides]), dataset=tiny_fields)
+
+
+def test_interrupted_and_resumed_training_equals_uninterrupted(tmp_path: Path) -> None:
+    # 6 images / batch 2 = 3 steps per data epoch: the run stops mid-epoch and resumes across an epoch boundary.
+    options = ("train.checkpoint_period=100", "train.batch_size_per_gpu=2", "train.epoch_length=4")
+    fields = TinyFields(6)
+    whole = _train(fields, tmp_path / "whole", *options)
+    _train(fields, tmp_path / "split", *options, "train.stop_at_step=2")
+    assert torch.load(tmp_path / "split" / CHECKPOINT_NAME, weights_only=True)["step"] == 2
+    split = _train(fields, tmp_path / "split", *options)
+    a = torch.load(whole / CHECKPOINT_NAME, weights_only=True)
+    b = torch.load(split / CHECKPOINT_NAME, weights_only=True)
+    assert a["step"] == b["step"] == 4
+    assert a["model"].keys() == b["model"].keys()
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    for state_a, state_b in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values(), strict=True):
+        assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
+    log_a, log_b = read_log(whole / LOG_NAME), read_log(split / LOG_NAME)
+    columns = ["step", "loss", "dino", "ibot", "koleo", "teacher_entropy", "lr", "momentum"]
+    assert log_a[columns].equals(log_b[columns]) and len(log_b) == 4
+
+
+def test_outputs_are_written_and_our_checkpoints_load_as_backbones(tmp_path: Path, tiny_fields: TinyFields) -> None:
+    out = _train(tiny_fields, tmp_path, "train.epoch_length=2", "student.channel_mode=boc")
+    assert {p.name for p in out.iterdir()} >= {"config.yaml", LOG_NAME, CHECKPOINT_NAME, BACKBONE_NAME}
+    log = read_log(out / LOG_NAME)
+    assert len(log) == 2 and {"teacher_entropy", "log_n_prototypes", "lr", "teacher_temp"} <= set(log.columns)
+    state = torch.load(out / CHECKPOINT_NAME, weights_only=True)["model"]
+    key = "blocks.0.attn.qkv.weight"
+    for branch in ("teacher", "student"):
+        model = load_trained_backbone(out, branch=branch)
+        torch.testing.assert_close(model.vit.get_parameter(key), state[f"{branch}.backbone.vit.{key}"])
+    assert model.channel_mode == "boc" and model(torch.rand(1, 3, 32, 32)).shape == (1, 3 * 192)
+    exported = build_backbone("vit_tiny", in_chans=4, img_size=32, patch_size=16, channel_mode="boc", layerscale=1e-5)
+    load_backbone_weights(exported, out / BACKBONE_NAME)
+    torch.testing.assert_close(exported.vit.get_parameter(key), state[f"teacher.backbone.vit.{key}"])
+
+
+def test_resolve_config_sets_derived_keys(tiny_fields: TinyFields) -> None:
+    cfg = load_train_config(None, [*TINY_TRAIN, "train.epoch_length=null", "optim.base_lr=1e-3"])
+    resolved = resolve_config(cfg, dataset=tiny_fields, world_size=2)
+    assert resolved.student.in_chans == 4 and resolved.augment.protein_index == 1
+    assert resolved.train.epoch_length == 1  # 12 images, global batch 8
+    assert resolved.optim.lr == pytest.approx(1e-3 * (8 / 1024) ** 0.5)
+    assert cfg.optim.lr == 0.0  # the input is not modified
+    with pytest.raises(ValueError, match="augment.protein_index"):
+        resolve_config(load_train_config(None, ["augment.protein_index=7"]), dataset=tiny_fields, world_size=1)
+
+
+def test_batch_larger_than_data_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="train.batch_size_per_gpu"):
+        _train(TinyFields(3), tmp_path)
+
+
+def test_crops_depend_on_seed_epoch_and_index_only(tiny_fields: TinyFields) -> None:
+    cfg = resolve_config(load_train_config(None, TINY_TRAIN), dataset=tiny_fields, world_size=1)
+    dataset = MultiCropDataset(tiny_fields, build_augmentation(cfg), seed=0)
+    first = dataset[3]["global_crops"][0]
+    _ = dataset[5]
+    assert torch.equal(dataset[3]["global_crops"][0], first)
+    dataset.set_epoch(1)
+    assert not torch.equal(dataset[3]["global_crops"][0], first)
