@@ -102,3 +102,36 @@ class TeacherCentering(nn.Module):
         count = all_reduce_sum(torch.tensor(float(logits.shape[0]), device=logits.device))
         if count > 0:
             self.center.mul_(self.momentum).add_(total / count, alpha=1.0 - self.momentum)
+
+
+class CenteredTargetLoss(nn.Module):
+    """Base of the DINO and iBOT losses: a student temperature and the teacher-target maker they share.
+
+    Parameters
+    ----------
+    out_dim
+        Number of prototypes ``K``.
+    student_temp
+        Student softmax temperature.
+    centering, center_momentum, sinkhorn_iterations
+        How teacher targets are made, see :class:`TeacherCentering`.
+    """
+
+    def __init__(
+        self,
+        out_dim: int,
+        *,
+        student_temp: float = 0.1,
+        centering: str = "centering",
+        center_momentum: float = 0.9,
+        sinkhorn_iterations: int = 3,
+    ) -> None:
+        super().__init__()
+        self.student_temp = student_temp
+        self.centering = TeacherCentering(
+            out_dim, mode=centering, momentum=center_momentum, n_iterations=sinkhorn_iterations
+        )
+
+    def teacher_targets(self, teacher_logits: torch.Tensor, *, teacher_temp: float) -> torch.Tensor:
+        """Target probabilities ``(M, K)`` from teacher logits ``(M, K)`` (updates the center)."""
+        return self.centering(teacher_logits, temperature=teacher_temp)

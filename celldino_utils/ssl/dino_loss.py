@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import nn
 
-from celldino_utils.ssl.centering import TeacherCentering
+from celldino_utils.ssl.centering import CenteredTargetLoss
 
 
-class DINOLoss(nn.Module):
+class DINOLoss(CenteredTargetLoss):
     """Self-distillation loss of DINO (Caron et al. 2021) as used by dinov2 and Cell-DINO.
 
     Every student crop is compared with every teacher (global) crop except the same view; the
@@ -24,27 +23,9 @@ class DINOLoss(nn.Module):
     student_temp
         Student softmax temperature.
     centering, center_momentum, sinkhorn_iterations
-        How teacher targets are made, see :class:`celldino_utils.ssl.centering.TeacherCentering`.
+        How teacher targets are made, see :class:`celldino_utils.ssl.centering.TeacherCentering`
+        (constructor and ``teacher_targets`` inherited from :class:`CenteredTargetLoss`).
     """
-
-    def __init__(
-        self,
-        out_dim: int,
-        *,
-        student_temp: float = 0.1,
-        centering: str = "centering",
-        center_momentum: float = 0.9,
-        sinkhorn_iterations: int = 3,
-    ) -> None:
-        super().__init__()
-        self.student_temp = student_temp
-        self.centering = TeacherCentering(
-            out_dim, mode=centering, momentum=center_momentum, n_iterations=sinkhorn_iterations
-        )
-
-    def teacher_targets(self, teacher_logits: torch.Tensor, *, teacher_temp: float) -> torch.Tensor:
-        """Target probabilities ``(M, K)`` from teacher logits ``(M, K)`` (updates the center)."""
-        return self.centering(teacher_logits, temperature=teacher_temp)
 
     def forward(self, student_logits: Sequence[torch.Tensor], teacher_targets: Sequence[torch.Tensor]) -> torch.Tensor:
         """Mean cross-entropy over (student crop, teacher crop) pairs of different views.

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from celldino_utils.ssl.centering import TeacherCentering
+from celldino_utils.ssl.centering import CenteredTargetLoss
 
 
-class IBOTPatchLoss(nn.Module):
+class IBOTPatchLoss(CenteredTargetLoss):
     """Masked-image-modelling loss of iBOT (Zhou et al. 2022), as dinov2 ``iBOTPatchLoss.forward_masked``.
 
     Each masked patch contributes ``-sum_k t_k log softmax(s / student_temp)_k``, weighted by one
@@ -22,27 +21,9 @@ class IBOTPatchLoss(nn.Module):
     student_temp
         Student softmax temperature.
     centering, center_momentum, sinkhorn_iterations
-        How teacher targets are made, see :class:`celldino_utils.ssl.centering.TeacherCentering`.
+        How teacher targets are made, see :class:`celldino_utils.ssl.centering.TeacherCentering`
+        (constructor and ``teacher_targets`` inherited from :class:`CenteredTargetLoss`).
     """
-
-    def __init__(
-        self,
-        out_dim: int,
-        *,
-        student_temp: float = 0.1,
-        centering: str = "centering",
-        center_momentum: float = 0.9,
-        sinkhorn_iterations: int = 3,
-    ) -> None:
-        super().__init__()
-        self.student_temp = student_temp
-        self.centering = TeacherCentering(
-            out_dim, mode=centering, momentum=center_momentum, n_iterations=sinkhorn_iterations
-        )
-
-    def teacher_targets(self, teacher_logits: torch.Tensor, *, teacher_temp: float) -> torch.Tensor:
-        """Target probabilities ``(M, K)`` of the ``M`` masked patches (updates the center)."""
-        return self.centering(teacher_logits, temperature=teacher_temp)
 
     def forward(
         self, student_logits: torch.Tensor, teacher_targets: torch.Tensor, *, masks: torch.Tensor
