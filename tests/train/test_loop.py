@@ -49,7 +49,9 @@ def test_interrupted_and_resumed_training_equals_uninterrupted(tmp_path: Path) -
 
 
 def test_outputs_are_written_and_our_checkpoints_load_as_backbones(tmp_path: Path, tiny_fields: TinyFields) -> None:
-    out = _train(tiny_fields, tmp_path, "train.epoch_length=2", "student.channel_mode=boc")
+    out = _train(
+        tiny_fields, tmp_path, "train.epoch_length=2", "train.batch_size_per_gpu=2", "student.channel_mode=boc"
+    )
     assert {p.name for p in out.iterdir()} >= {"config.yaml", LOG_NAME, CHECKPOINT_NAME, BACKBONE_NAME}
     log = read_log(out / LOG_NAME)
     assert len(log) == 2 and {"teacher_entropy", "log_n_prototypes", "lr", "teacher_temp"} <= set(log.columns)
