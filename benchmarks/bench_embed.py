@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     architecture = {"arch": "vit_tiny", "patch_size": 16, "channel_mode": "all", "img_size": 64}
     layout = get_layout(args.format)
-    model, info = load_embedding_model(args.checkpoint, in_chans=layout.n_channels, **architecture)
+    model, _ = load_embedding_model(args.checkpoint, in_chans=layout.n_channels, **architecture)
     fields = Subset(open_fields(args.format, args.data_dir), range(args.images))
-    loader = DataLoader(_Transformed(fields, EvalTransform(resize_size=info["img_size"])), batch_size=args.batch_size)
+    loader = DataLoader(_Transformed(fields, EvalTransform()), batch_size=args.batch_size)
     batches = list(loader)
     pipeline, bare = [], []
     with tempfile.TemporaryDirectory() as out:

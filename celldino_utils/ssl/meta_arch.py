@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from celldino_utils.models import ViTBackbone, build_backbone, load_backbone_weights
+from celldino_utils.ssl.centering import all_reduce_max
 from celldino_utils.ssl.dino_loss import DINOLoss
 from celldino_utils.ssl.head import DINOHead
 from celldino_utils.ssl.ibot_loss import IBOTPatchLoss
@@ -91,7 +92,7 @@ class SSLMetaArch(nn.Module):
             (collapse alarm: it tends to ``log K`` when the teacher output becomes uniform).
         """
         masks = self._sample_masks(global_crops) if "ibot" in self.losses else None
-        if masks is not None and int(masks.sum()) < 2:  # tiny batches: BatchNorm in the head needs two tokens
+        if masks is not None and _fewest_masked(masks) < 2:  # BatchNorm in the head needs two tokens on every rank
             masks = None
         targets = self._teacher_targets(global_crops, masks=masks, teacher_temp=teacher_temp)
         outputs = self._student_outputs(global_crops, local_crops, masks=masks)
@@ -179,6 +180,12 @@ class SSLMetaArch(nn.Module):
     @staticmethod
     def _ibot_head(network: nn.ModuleDict) -> nn.Module:
         return network["ibot_head"] if "ibot_head" in network else network["dino_head"]
+
+
+def _fewest_masked(masks: torch.Tensor) -> int:
+    """Smallest number of masked patches over all processes (all ranks then skip iBOT together, no deadlock)."""
+    count = torch.tensor(-float(masks.sum()), device=masks.device)
+    return int(-all_reduce_max(count).item())
 
 
 def _entropy(probs: torch.Tensor) -> torch.Tensor:

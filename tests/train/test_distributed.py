@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -36,8 +37,17 @@ def test_two_process_gloo_run_trains_and_checkpoints(tmp_path: Path) -> None:
         f"data.path={data}", f"train.out_dir={out}",
     ]  # fmt: skip
     env = os.environ | {"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
+    # A session of its own, so that a timeout ends torchrun and its workers together (none is left waiting on gloo).
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _, stderr = process.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    assert process.returncode == 0, stderr[-3000:]
     checkpoint = torch.load(out / CHECKPOINT_NAME, weights_only=True)
     assert checkpoint["step"] == 3 and len(checkpoint["rng"]) == 2  # one RNG state per rank
     assert not torch.equal(checkpoint["rng"][0]["torch"], checkpoint["rng"][1]["torch"])
