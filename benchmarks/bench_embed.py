@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Subset
 
 from celldino_utils.augment import EvalTransform
 from celldino_utils.embed import embed_data, load_embedding_model
-from celldino_utils.embed.extract import _Transformed
+from celldino_utils.embed.extract import TransformedDataset
 from celldino_utils.io import get_layout, open_fields
 
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     layout = get_layout(args.format)
     model, _ = load_embedding_model(args.checkpoint, in_chans=layout.n_channels, **architecture)
     fields = Subset(open_fields(args.format, args.data_dir), range(args.images))
-    loader = DataLoader(_Transformed(fields, EvalTransform()), batch_size=args.batch_size)
+    loader = DataLoader(TransformedDataset(fields, EvalTransform()), batch_size=args.batch_size)
     batches = list(loader)
     pipeline, bare = [], []
     with tempfile.TemporaryDirectory() as out:

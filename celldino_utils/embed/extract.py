@@ -42,7 +42,7 @@ def embed_batches(
     """
     device = torch.device(device)
     if transform is not None:
-        dataset = _Transformed(dataset, transform)
+        dataset = TransformedDataset(dataset, transform)
     bf16 = device.type == "cuda" if bf16 is None else bf16
     loader = DataLoader(
         dataset,
@@ -64,7 +64,7 @@ def embed_batches(
     return np.concatenate(chunks)
 
 
-class _Transformed(Dataset):
+class TransformedDataset(Dataset):
     """``dataset`` with ``transform`` applied to every item."""
 
     def __init__(self, dataset: Dataset, transform: Callable[[torch.Tensor], torch.Tensor]) -> None:
