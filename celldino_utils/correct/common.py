@@ -16,11 +16,12 @@ import pandas as pd
 from celldino_utils.io.profiles import check_profiles, feature_columns, metadata_columns
 
 
-def require_columns(profiles: pd.DataFrame, columns: Sequence[str], *, source: str) -> None:
-    """Raise ``ValueError`` naming every column of ``columns`` missing from ``profiles``.
+def require_metadata(profiles: pd.DataFrame, columns: Sequence[str], *, source: str) -> None:
+    """Raise ``ValueError`` unless every metadata column of ``columns`` exists and has a value in every row.
 
-    The message lists the ``Metadata_*`` columns that are present, so that a misspelt batch
-    variable is easy to fix.
+    Profile tables have hundreds of feature columns, so the message lists only the ``Metadata_*``
+    columns that are present (a misspelt batch variable is easy to fix), unlike the raw-table check
+    :func:`celldino_utils.io.tables.require_columns`.
     """
     missing = [c for c in columns if c not in profiles.columns]
     if missing:

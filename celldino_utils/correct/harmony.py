@@ -10,7 +10,7 @@ from __future__ import annotations
 import harmonypy
 import pandas as pd
 
-from celldino_utils.correct.common import feature_matrix, require_columns, require_groups, with_features
+from celldino_utils.correct.common import feature_matrix, require_groups, require_metadata, with_features
 from celldino_utils.correct.pca import pca_matrix
 from celldino_utils.io.profiles import feature_names
 
@@ -79,7 +79,7 @@ def harmony(
     silhouette before and after (:func:`celldino_utils.evaluate.silhouette`).
     """
     source = "harmony(profiles)"
-    require_columns(profiles, [batch_col], source=source)
+    require_metadata(profiles, [batch_col], source=source)
     require_groups(profiles[batch_col], minimum=2, source=source)
     values = feature_matrix(profiles, source=source)
     scores, _ = pca_matrix(values, n_components=n_components, random_state=random_state)

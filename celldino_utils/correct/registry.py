@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from celldino_utils.correct.common import feature_matrix, require_columns
+from celldino_utils.correct.common import feature_matrix, require_metadata
 from celldino_utils.correct.harmony import harmony
 from celldino_utils.correct.sphering import sphering
 
@@ -34,7 +34,7 @@ def none(profiles: pd.DataFrame, *, batch_col: str | None = None) -> pd.DataFram
         A copy of ``profiles``, unchanged.
     """
     if batch_col is not None:
-        require_columns(profiles, [batch_col], source="none(profiles)")
+        require_metadata(profiles, [batch_col], source="none(profiles)")
     feature_matrix(profiles, source="none(profiles)")
     return profiles.copy()
 

@@ -25,7 +25,7 @@ from scipy.stats import median_abs_deviation
 from celldino_utils.correct.common import (
     feature_matrix,
     query_mask,
-    require_columns,
+    require_metadata,
     restore_metadata,
     with_features,
 )
@@ -63,7 +63,7 @@ def aggregate_wells(
         aggregated features under their input names.
     """
     source = "aggregate_wells(single_cells)"
-    require_columns(single_cells, strata, source=source)
+    require_metadata(single_cells, strata, source=source)
     feature_matrix(single_cells, source=source)
     wells = pycytominer.aggregate(
         single_cells,
@@ -128,7 +128,7 @@ def normalize_plates(
         Same rows, order, index and ``Metadata_*`` columns; normalised features under their names.
     """
     source = "normalize_plates(wells)"
-    require_columns(wells, [plate_col], source=source)
+    require_metadata(wells, [plate_col], source=source)
     feature_matrix(wells, source=source)
     frame = wells.reset_index(drop=True)
     controls = query_mask(frame, control_query, source=source, parameter="control_query")
@@ -309,7 +309,7 @@ def consensus(
         treatment (e.g. ``Metadata_moa``), then the features.
     """
     source = "consensus(wells)"
-    require_columns(wells, replicate_cols, source=source)
+    require_metadata(wells, replicate_cols, source=source)
     feature_matrix(wells, source=source)
     merged = pycytominer.consensus(
         wells,

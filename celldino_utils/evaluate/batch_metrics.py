@@ -18,7 +18,7 @@ from copairs.map import average_precision, mean_average_precision
 from sklearn.metrics import f1_score, pairwise_distances_chunked, silhouette_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from celldino_utils.correct.common import feature_matrix, query_mask, require_columns, require_groups
+from celldino_utils.correct.common import feature_matrix, query_mask, require_groups, require_metadata
 from celldino_utils.correct.sphering import CONTROL_QUERY
 from celldino_utils.io.profiles import feature_columns
 
@@ -53,7 +53,7 @@ def silhouette(
         Silhouette in ``[-1, 1]``.
     """
     source = "silhouette(profiles)"
-    require_columns(profiles, [label_col], source=source)
+    require_metadata(profiles, [label_col], source=source)
     values = feature_matrix(profiles, source=source)
     labels = profiles[label_col].astype(str).to_numpy()
     require_groups(profiles[label_col], minimum=2, source=source)
@@ -86,7 +86,7 @@ def _check_candidates(profiles: pd.DataFrame, group_col: str | None, *, k: int, 
         if len(profiles) <= k:
             raise ValueError(f"{source}: {len(profiles)} profiles leave fewer than k={k} neighbours")
         return
-    require_columns(profiles, [group_col], source=source)
+    require_metadata(profiles, [group_col], source=source)
     sizes = profiles[group_col].value_counts()
     require_groups(profiles[group_col], minimum=2, source=source)
     if len(profiles) - sizes.max() < k:
@@ -145,7 +145,7 @@ def knn_score(
         F1 score in ``[0, 1]``.
     """
     source = "knn_score(profiles)"
-    require_columns(profiles, [label_col], source=source)
+    require_metadata(profiles, [label_col], source=source)
     _check_candidates(profiles, group_col, k=k, source=source)
     values = feature_matrix(profiles, source=source)
     groups = None if group_col is None else profiles[group_col].astype(str).to_numpy()
@@ -241,13 +241,13 @@ def replicate_map(
         ``below_corrected_p``. Raises if a compound and dose has replicates on fewer than 2 plates.
     """
     source = "replicate_map(profiles)"
-    require_columns(profiles, [plate_col], source=source)
+    require_metadata(profiles, [plate_col], source=source)
     values = feature_matrix(profiles, source=source)
     controls = query_mask(profiles, control_query, source=source, parameter="control_query")
     treated = profiles.loc[~controls]
     if treated.empty:
         raise ValueError(f"{source}: every row matches control_query={control_query!r}; no treated wells")
-    require_columns(treated, [compound_col, dose_col], source=f"{source} (treated wells)")
+    require_metadata(treated, [compound_col, dose_col], source=f"{source} (treated wells)")
     _need_two(treated, by=[compound_col, dose_col], spread=plate_col, what="compound/dose group(s)", source=source)
     group = -1 - np.arange(len(profiles))  # each control its own negative group: never a positive
     group[~controls] = treated.groupby([compound_col, dose_col], sort=True).ngroup().to_numpy()
@@ -291,7 +291,7 @@ def moa_map(
     source = "moa_map(profiles)"
     if control_query is not None:
         profiles = profiles.loc[~query_mask(profiles, control_query, source=source, parameter="control_query")]
-    require_columns(profiles, [moa_col, compound_col], source=source)
+    require_metadata(profiles, [moa_col, compound_col], source=source)
     values = feature_matrix(profiles, source=source)
     _need_two(profiles, by=[moa_col], spread=compound_col, what="MoA(s)", source=source)
     group = profiles.groupby(moa_col, sort=True).ngroup().to_numpy()

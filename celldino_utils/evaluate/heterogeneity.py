@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from celldino_utils.correct.common import feature_matrix, require_columns
+from celldino_utils.correct.common import feature_matrix, require_metadata
 
 
 def _unit_rows(values: np.ndarray, *, source: str) -> np.ndarray:
@@ -78,7 +78,7 @@ def heterogeneity_score(cells: pd.DataFrame, *, group_col: str = "Metadata_antib
     shared by all cells, so compare scores between proteins of one embedding, not across models.
     """
     source = "heterogeneity_score(cells)"
-    require_columns(cells, [group_col], source=source)
+    require_metadata(cells, [group_col], source=source)
     sizes = cells.groupby(group_col, sort=True).size()
     small = sizes[sizes < 2]
     if len(small):
@@ -145,7 +145,7 @@ def score_against_truth(
         :func:`heterogeneity_score` plus ``truth_col``; and one row per type with ``n_proteins``,
         ``mean``, ``std``, ``min`` and ``max`` of the score.
     """
-    require_columns(cells, [group_col, truth_col], source="score_against_truth(cells)")
+    require_metadata(cells, [group_col, truth_col], source="score_against_truth(cells)")
     kinds = cells.groupby(group_col)[truth_col].nunique()
     mixed = kinds[kinds > 1]
     if len(mixed):

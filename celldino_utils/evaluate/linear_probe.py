@@ -14,7 +14,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
 
-from celldino_utils.correct.common import feature_matrix, require_columns
+from celldino_utils.correct.common import feature_matrix, require_metadata
 
 THRESHOLD = 0.5
 
@@ -70,7 +70,7 @@ def linear_probe_f1(
         training example.
     """
     for name, table in (("train", train), ("test", test)):
-        require_columns(table, [label_col], source=f"linear_probe_f1({name})")
+        require_metadata(table, [label_col], source=f"linear_probe_f1({name})")
     X_train = feature_matrix(train, source="linear_probe_f1(train)")
     X_test = feature_matrix(test, source="linear_probe_f1(test)")
     if X_train.shape[1] != X_test.shape[1]:

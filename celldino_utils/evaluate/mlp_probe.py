@@ -19,7 +19,7 @@ from sklearn.metrics import average_precision_score
 from torch import nn
 
 from celldino_utils.config.device import select_device
-from celldino_utils.correct.common import feature_matrix, require_columns
+from celldino_utils.correct.common import feature_matrix, require_metadata
 from celldino_utils.evaluate.focal_loss import sigmoid_focal_loss
 from celldino_utils.evaluate.splits import SPLITS, grouped_split
 
@@ -234,7 +234,7 @@ def _split_of(cells: pd.DataFrame, split_col: str | None, options: dict[str, Any
     source = "evaluate_localisation_map(cells)"
     if split_col is None:
         return grouped_split(cells, **options)
-    require_columns(cells, [split_col], source=source)
+    require_metadata(cells, [split_col], source=source)
     values = set(cells[split_col].unique())
     if values != set(SPLITS):
         raise ValueError(f"{source}: column {split_col!r} must hold exactly {SPLITS}, found {sorted(map(str, values))}")
@@ -284,7 +284,7 @@ def evaluate_localisation_map(
         its cells' labels; its score the mean of their logits.
     """
     source = "evaluate_localisation_map(cells)"
-    require_columns(cells, [label_col, group_col, fov_col], source=source)
+    require_metadata(cells, [label_col, group_col, fov_col], source=source)
     X = feature_matrix(cells, source=source)
     Y = multi_hot(cells[label_col], n_classes=n_classes)
     options = {"group_col": group_col, "fractions": fractions, "seed": seed, "label_col": label_col}

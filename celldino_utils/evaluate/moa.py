@@ -19,7 +19,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from celldino_utils.correct.common import feature_matrix, require_columns
+from celldino_utils.correct.common import feature_matrix, require_metadata
 from celldino_utils.evaluate.splits import compound_split
 
 # LINCS dose codes (Metadata_dose_recode) 1..6 are about 0.04, 0.12, 0.37, 1.11, 3.33 and 10 uM
@@ -68,8 +68,8 @@ def moa_auprc(
         the training MoA classes, ``P`` the predicted class probabilities. Raises if a test MoA has
         no training example.
     """
-    require_columns(train, [moa_col], source="moa_auprc(train)")
-    require_columns(test, [moa_col], source="moa_auprc(test)")
+    require_metadata(train, [moa_col], source="moa_auprc(train)")
+    require_metadata(test, [moa_col], source="moa_auprc(test)")
     X_train = feature_matrix(train, source="moa_auprc(train)")
     X_test = feature_matrix(test, source="moa_auprc(test)")
     y_train, y_test = train[moa_col].astype(str).to_numpy(), test[moa_col].astype(str).to_numpy()
@@ -108,7 +108,7 @@ def dose_groups(
     """
     source = "dose_groups(profiles)"
     groups = DOSE_GROUPS if groups is None else groups
-    require_columns(profiles, [dose_col], source=source)
+    require_metadata(profiles, [dose_col], source=source)
     seen: dict[int, str] = {}
     for name, codes in groups.items():
         for code in codes:
@@ -162,7 +162,7 @@ def moa_by_dose(
     """
     if n_runs < 1:
         raise ValueError(f"moa_by_dose: n_runs must be >= 1, got {n_runs}")
-    require_columns(profiles, [moa_col, compound_col, dose_col], source="moa_by_dose(profiles)")
+    require_metadata(profiles, [moa_col, compound_col, dose_col], source="moa_by_dose(profiles)")
     groups = DOSE_GROUPS if groups is None else groups
     labels = dose_groups(profiles, dose_col=dose_col, groups=groups)
     rows = []
@@ -205,7 +205,7 @@ def summarise_moa_runs(runs: pd.DataFrame) -> pd.DataFrame:
         One row per dose group, in the order of ``runs``: ``dose_group``, ``auprc_mean``,
         ``auprc_std``, ``n_runs``.
     """
-    require_columns(runs, ["dose_group", "auprc"], source="summarise_moa_runs(runs)")
+    require_metadata(runs, ["dose_group", "auprc"], source="summarise_moa_runs(runs)")
     grouped = runs.groupby("dose_group", sort=False)["auprc"]
     summary = grouped.agg(auprc_mean="mean", auprc_std=lambda s: s.std(ddof=1), n_runs="size")
     return summary.reset_index()

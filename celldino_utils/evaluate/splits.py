@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from celldino_utils.correct.common import require_columns
+from celldino_utils.correct.common import require_metadata
 
 SPLITS = ("train", "val", "test")
 
@@ -106,7 +106,7 @@ def grouped_split(
     class carried by one group only is therefore never in val or test.
     """
     source = "grouped_split(profiles)"
-    require_columns(profiles, [group_col] if label_col is None else [group_col, label_col], source=source)
+    require_metadata(profiles, [group_col] if label_col is None else [group_col, label_col], source=source)
     groups = pd.Index(sorted(profiles[group_col].unique(), key=str))
     counts = _split_counts(len(groups), fractions, group_col=group_col, source=source)
     order = np.random.default_rng(seed).permutation(len(groups))
@@ -156,7 +156,7 @@ def compound_split(
     target number of test compounds cannot be reached under that rule.
     """
     source = "compound_split(profiles)"
-    require_columns(profiles, [compound_col, moa_col], source=source)
+    require_metadata(profiles, [compound_col, moa_col], source=source)
     moas = profiles.groupby(compound_col)[moa_col].unique()
     mixed = moas[moas.map(len) > 1]
     if len(mixed):

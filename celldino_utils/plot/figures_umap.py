@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from celldino_utils.correct.common import require_columns
+from celldino_utils.correct.common import require_metadata
 from celldino_utils.evaluate.batch_metrics import silhouette
 from celldino_utils.io.classes import CLASS_LISTS
 from celldino_utils.io.profiles import feature_columns, metadata_columns
@@ -52,7 +52,7 @@ def localisation_labels(
         Strings named ``Metadata_localisation``, with the index of ``table``.
     """
     source = "localisation_labels(table)"
-    require_columns(table, [target_col, class_list_col], source=source)
+    require_metadata(table, [target_col, class_list_col], source=source)
     unknown = sorted(set(table[class_list_col].astype(str)) - set(CLASS_LISTS))
     if unknown:
         raise ValueError(f"{source}: unknown class list(s) {unknown} in {class_list_col!r}; known: {list(CLASS_LISTS)}")
@@ -135,7 +135,7 @@ def plot_umap(
     matplotlib.figure.Figure
         The figure holding the panel.
     """
-    require_columns(coords, [*UMAP_COLUMNS, color_col], source="plot_umap(coords)")
+    require_metadata(coords, [*UMAP_COLUMNS, color_col], source="plot_umap(coords)")
     if max_categories < 2:
         raise ValueError(f"plot_umap: max_categories must be >= 2, got {max_categories}")
     labels = coords[color_col].astype(str)
@@ -202,7 +202,7 @@ def panel_silhouette(profiles: pd.DataFrame, *, by: str, sample_size: int | None
         keep = (labels != MULTI_LABEL).to_numpy()
         what = "localisation, single-label fields"
     else:
-        require_columns(profiles, [by], source="panel_silhouette")
+        require_metadata(profiles, [by], source="panel_silhouette")
         labels, keep, what = profiles[by].astype(str), np.ones(len(profiles), dtype=bool), by.removeprefix("Metadata_")
     return _labelled_silhouette(profiles, labels, keep=keep, sample_size=sample_size), what
 
