@@ -22,6 +22,7 @@ from celldino_utils.evaluate.mlp_probe import (
 from celldino_utils.evaluate.moa import dose_groups, moa_auprc, moa_by_dose, summarise_moa_runs
 from celldino_utils.evaluate.paper_tables import merge_run, published_table, table_title
 from celldino_utils.evaluate.splits import compound_split, grouped_split
+from celldino_utils.evaluate.training_check import knn_against_random_init
 
 __all__ = [
     "FineTuneClassifier",
@@ -36,6 +37,7 @@ __all__ = [
     "fov_logits",
     "grouped_split",
     "heterogeneity_score",
+    "knn_against_random_init",
     "knn_score",
     "linear_probe_f1",
     "macro_average_precision",
