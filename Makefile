@@ -26,7 +26,7 @@ run: data  ## execute notebooks/NN_*.ipynb in order with papermill
 	$(BIN)/celldino run --profile $(PROFILE)
 
 book: env  ## build the Jupyter Book from the executed notebooks into _build/html
-	$(BIN)/jupyter-book build . --warningiserror --keep-going --quiet
+	$(BIN)/celldino book
 
 lint: env
 	$(BIN)/ruff check .

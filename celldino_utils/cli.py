@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +32,16 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _book(args: argparse.Namespace) -> int:
+    from celldino_utils.runner.book import write_book_config
+
+    root = Path(args.root)
+    config = write_book_config(root, root / "_build" / "_config.yml", repository=args.repository)
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = [str(jupyter_book), "build", str(root), "--config", str(config), "--warningiserror", "--keep-going"]
+    return subprocess.run([*command, "--quiet"]).returncode
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``celldino`` with every available stage subcommand."""
     parser = argparse.ArgumentParser(prog="celldino", description=__doc__)
@@ -45,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--root", default=".")
     data.add_argument("--force", action="store_true", help="regenerate even when up to date")
     data.set_defaults(func=_data)
+    book = sub.add_parser("book", help="build the Jupyter Book from the executed notebooks into _build/html")
+    book.add_argument("--root", default=".")
+    book.add_argument("--repository", help="GitHub address for the links (default: the origin remote's, if any)")
+    book.set_defaults(func=_book)
     for module_name in STAGE_COMMANDS:
         importlib.import_module(module_name).register(sub)
     return parser

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+BOOK_REPOSITORY = "https://github.com/example-lab/celldino-companion"  # where the tiny book says it comes from
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -32,8 +33,10 @@ def tiny_book(tiny_run: tuple[Path, dict], tmp_path_factory: pytest.TempPathFact
     """The Jupyter Book built (warnings as errors) from the tiny run's executed notebooks; ``cwd`` is its source."""
     data_root, _ = tiny_run
     source = tmp_path_factory.mktemp("book")
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy(ROOT / name, source / name)
+    from celldino_utils.runner.book import write_book_config
+
+    shutil.copy(ROOT / "_toc.yml", source / "_toc.yml")
+    write_book_config(ROOT, source / "_config.yml", repository=BOOK_REPOSITORY)
     shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("executed"))
     shutil.copytree(data_root / "tiny" / "executed", source / "book" / "executed")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")

@@ -9,12 +9,17 @@ import pytest
 
 from celldino_utils.runner.browser import check_book, find_chromium
 
+from .conftest import BOOK_REPOSITORY
+
 
 def test_book_builds_from_the_tiny_run(tiny_book: subprocess.CompletedProcess) -> None:
     assert tiny_book.returncode == 0, tiny_book.stdout[-3000:] + tiny_book.stderr[-3000:]
     html = Path(tiny_book.args[2]) / "_build" / "html"
     page = (html / "book" / "executed" / "00_data.html").read_text()
     assert "<img" in page and "Traceback" not in page
+    intro = (html / "book" / "intro.html").read_text()
+    assert f"https://mybinder.org/v2/gh/{BOOK_REPOSITORY.removeprefix('https://github.com/')}/main" in intro
+    assert f'href="{BOOK_REPOSITORY}"' in page  # the repository button of the theme
 
 
 @pytest.mark.skipif(
