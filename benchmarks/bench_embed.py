@@ -23,6 +23,7 @@ from celldino_utils.augment import EvalTransform
 from celldino_utils.embed import embed_data, load_embedding_model
 from celldino_utils.embed.extract import TransformedDataset
 from celldino_utils.io import get_layout, open_fields
+from celldino_utils.train import load_train_config
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,13 +31,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--format", default="hpa-kaggle")
     parser.add_argument("--data-dir", default="data/synthetic/default/hpa")
-    parser.add_argument("--checkpoint", default="random", help="checkpoint file, or 'random' (vit_tiny/16 at 64 px)")
+    parser.add_argument("--checkpoint", default="random", help="checkpoint file, or 'random' (--train-config's model)")
+    parser.add_argument("--train-config", default="configs/train/hpa_tiny_cpu.yaml", help="architecture of 'random'")
     parser.add_argument("--images", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--num-workers", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    architecture = {"arch": "vit_tiny", "patch_size": 16, "channel_mode": "all", "img_size": 64}
+    cfg = load_train_config(args.train_config)
+    architecture = {
+        "arch": cfg.student.arch,
+        "patch_size": cfg.student.patch_size,
+        "channel_mode": cfg.student.channel_mode,
+        "img_size": cfg.crops.global_crops_size,
+    }
     layout = get_layout(args.format)
     model, _ = load_embedding_model(args.checkpoint, in_chans=layout.n_channels, **architecture)
     fields = Subset(open_fields(args.format, args.data_dir), range(args.images))
@@ -66,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
                     model(batch)
             bare.append(args.images / (time.perf_counter() - tic))
     full, alone = statistics.median(pipeline), statistics.median(bare)
+    print(f"{architecture['arch']}/{architecture['patch_size']} on {args.images} fields of {args.data_dir}")
     print(f"embed command: {full:8.1f} images/s (median of {args.repeats})")
     print(f"model forward: {alone:8.1f} images/s (same batches, in memory)")
     print(f"ratio (embed / forward): {full / alone:.2f}  (aim >= 0.9)")
