@@ -241,6 +241,12 @@ def _split_of(cells: pd.DataFrame, split_col: str | None, options: dict[str, Any
     return cells[split_col]
 
 
+def standardize_with(X: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``X`` minus the column means of ``reference``, over their population standard deviations (1 where 0)."""
+    scale = reference.std(axis=0)
+    return (X - reference.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+
+
 def evaluate_localisation_map(
     cells: pd.DataFrame,
     *,
@@ -255,6 +261,7 @@ def evaluate_localisation_map(
     patience: int = 20,
     batch_size: int = 256,
     device: str | None = None,
+    standardize: bool = True,
 ) -> dict[str, Any]:
     """Single-cell and FoV mean average precision of the MLP probe (supplement Tables A and B).
 
@@ -274,6 +281,10 @@ def evaluate_localisation_map(
         None, :func:`grouped_split` by ``group_col`` with ``fractions``, every class kept in train.
     max_epochs, patience, batch_size, device
         :func:`train_mlp_probe` options.
+    standardize
+        Scale every feature to zero mean and unit variance with the training cells' statistics before
+        the probe (SubCell feeds its embeddings as they are). Needed for features in mixed units, such
+        as the CellProfiler-style areas in pixels beside intensities in [0, 1]; constant features become 0.
 
     Returns
     -------
@@ -293,6 +304,8 @@ def evaluate_localisation_map(
     if (spread > 1).any():
         raise ValueError(f"{source}: FoV(s) {list(spread[spread > 1].index[:5])} have cells in more than one split")
     parts = {name: split == name for name in SPLITS}
+    if standardize:
+        X = standardize_with(X, X[parts["train"]])
     model, history = train_mlp_probe(
         X[parts["train"]], Y[parts["train"]], X[parts["val"]], Y[parts["val"]],
         seed=seed, max_epochs=max_epochs, patience=patience, batch_size=batch_size, device=device,

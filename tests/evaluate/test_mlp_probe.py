@@ -17,6 +17,7 @@ from celldino_utils.evaluate.mlp_probe import (
     macro_average_precision,
     multi_hot,
     predict_logits,
+    standardize_with,
     train_mlp_probe,
 )
 from celldino_utils.io.profiles import to_profiles
@@ -160,3 +161,19 @@ def test_evaluate_localisation_map_end_to_end() -> None:
         evaluate_localisation_map(given, n_classes=N_CLASSES, seed=0, split_col="Metadata_split", max_epochs=1)
     with pytest.raises(ValueError, match="Metadata_antibody"):
         evaluate_localisation_map(cells.drop(columns="Metadata_antibody"), n_classes=N_CLASSES, seed=0)
+
+
+def test_standardize_with_uses_the_reference_rows_only() -> None:
+    reference = np.array([[0.0, 5.0], [2.0, 5.0]])
+    X = np.array([[1.0, 5.0], [3.0, 7.0]])
+    np.testing.assert_allclose(standardize_with(X, reference), [[0.0, 0.0], [2.0, 2.0]])
+
+
+def test_features_in_mixed_units_are_standardised_before_the_probe() -> None:
+    """A feature in thousands (an area) beside the informative ones must not swamp the probe."""
+    cells = _cells()
+    scaled = cells.assign(emb_area=np.random.default_rng(0).normal(5000.0, 1000.0, len(cells)))
+    options = {"n_classes": N_CLASSES, "seed": 0, "max_epochs": 15, "patience": 5, "batch_size": 64, "device": "cpu"}
+    plain = evaluate_localisation_map(scaled, standardize=False, **options)
+    standardised = evaluate_localisation_map(scaled, **options)
+    assert standardised["single_cell_map"] > 80 > plain["single_cell_map"]
