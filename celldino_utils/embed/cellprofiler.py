@@ -68,7 +68,7 @@ import pandas as pd
 from cp_measure.bulk import get_core_measurements
 from cp_measure.core.numba.measureobjectintensity import get_intensity as _numba_intensity
 from cp_measure.core.numba.measuretexture import get_texture as _numba_texture
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from celldino_utils.embed.segment import segment_from_centres
 from celldino_utils.io.datasets import FieldDataset, open_cells

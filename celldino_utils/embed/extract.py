@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from celldino_utils.io.profiles import read_profiles, to_profiles, write_profiles
 

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from sklearn.metrics import f1_score
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from celldino_utils.augment import EvalTransform, random_flips, random_resized_crop, self_normalize
 from celldino_utils.config.device import select_device
