@@ -16,12 +16,15 @@ from celldino_utils.correct.sphering import (
     sphering,
     sphering_from_cells,
 )
+from celldino_utils.correct.suite import correct_cellpainting_wells, correct_hpa_fields
 
 __all__ = [
     "CORRECTION_METHODS",
     "aggregate_wells",
     "consensus",
     "correct",
+    "correct_cellpainting_wells",
+    "correct_hpa_fields",
     "harmony",
     "none",
     "normalize_plates",

@@ -1,0 +1,96 @@
+"""Correct every feature set of a run and measure each before and after (the batch-correction chapter).
+
+Inputs and outputs follow :func:`celldino_utils.io.profiles.profile_path`: ``hpa_fov_<features>.parquet``
+and ``cp_cell_<features>.parquet`` in the embeddings folder; ``hpa_fov_<features>_harmony.parquet``,
+``cp_well_<features>_none.parquet`` and ``cp_well_<features>_sphering.parquet`` in the profiles folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from celldino_utils.correct.registry import correct
+from celldino_utils.correct.sphering import aggregate_wells
+from celldino_utils.io.profiles import profile_path, read_profiles, write_profiles
+
+
+def correct_hpa_fields(
+    embeddings_dir: str | Path,
+    profiles_dir: str | Path,
+    *,
+    feature_sets: Sequence[str],
+    batch_col: str = "Metadata_cell_line",
+    label_col: str = "Metadata_Target",
+    **harmony_options: Any,
+) -> pd.DataFrame:
+    """Harmony over ``batch_col`` on the HPA field embeddings of each feature set; metrics before and after.
+
+    ``harmony_options`` go to :func:`celldino_utils.correct.harmony` (``n_components``, ``theta``,
+    ``sigma``, ``random_state``...). The localisation kNN takes its neighbour from another ``batch_col``
+    value, so a score that rises means localisation is found across cell lines.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`celldino_utils.evaluate.batch_metric_table` rows, indexed by ``features`` and row number.
+    """
+    from celldino_utils.evaluate.batch_metrics import batch_metric_table
+
+    metrics = {}
+    for name in feature_sets:
+        raw = read_profiles(profile_path(embeddings_dir, dataset="hpa", level="fov", features=name))
+        corrected = correct(raw, method="harmony", batch_col=batch_col, **harmony_options)
+        write_profiles(
+            corrected, profile_path(profiles_dir, dataset="hpa", level="fov", features=name, correction="harmony")
+        )
+        metrics[name] = batch_metric_table(
+            {"none": raw, "harmony": corrected},
+            label_col=label_col,
+            batch_col=batch_col,
+            group_col=batch_col,
+            multilabel=True,
+        )
+    return pd.concat(metrics, names=["features"])
+
+
+def correct_cellpainting_wells(
+    embeddings_dir: str | Path,
+    profiles_dir: str | Path,
+    *,
+    feature_sets: Sequence[str],
+    control_query: str,
+    label_col: str = "Metadata_moa",
+    plate_col: str = "Metadata_Plate",
+    **sphering_options: Any,
+) -> pd.DataFrame:
+    """Well medians of the Cell Painting cells of each feature set, then the sphering chain; metrics of both.
+
+    ``sphering_options`` go to :func:`celldino_utils.correct.sphering` (``epsilon``, ``zero_mad``,
+    ``random_state``...). Replicate mAP retrieves wells of the same compound and dose against the
+    control wells that ``control_query`` selects.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`celldino_utils.evaluate.batch_metric_table` rows, indexed by ``features`` and row number.
+    """
+    from celldino_utils.evaluate.batch_metrics import batch_metric_table
+
+    metrics = {}
+    for name in feature_sets:
+        wells = aggregate_wells(read_profiles(profile_path(embeddings_dir, dataset="cp", level="cell", features=name)))
+        sphered = correct(wells, method="sphering", control_query=control_query, **sphering_options)
+        for correction, table in (("none", wells), ("sphering", sphered)):
+            path = profile_path(profiles_dir, dataset="cp", level="well", features=name, correction=correction)
+            write_profiles(table, path)
+        metrics[name] = batch_metric_table(
+            {"none": wells, "sphering": sphered},
+            label_col=label_col,
+            batch_col=plate_col,
+            replicate_options={"control_query": control_query},
+        )
+    return pd.concat(metrics, names=["features"])

@@ -1,0 +1,50 @@
+"""Correct every feature set from its files, write the corrected tables, measure before and after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from celldino_utils.correct import correct, correct_cellpainting_wells, correct_hpa_fields
+from celldino_utils.io.profiles import profile_path, read_profiles, write_profiles
+
+from .test_harmony import _two_batches
+from .test_sphering import DMSO, _plates
+
+
+def test_hpa_fields_are_corrected_written_and_measured(tmp_path: Path) -> None:
+    fields = {"a": _two_batches(seed=0), "b": _two_batches(seed=1)}
+    for name, table in fields.items():
+        write_profiles(table, profile_path(tmp_path / "emb", dataset="hpa", level="fov", features=name))
+    options = {"n_components": 10, "sigma": 0.5, "random_state": 0}
+    metrics = correct_hpa_fields(tmp_path / "emb", tmp_path / "prof", feature_sets=["a", "b"], **options)
+    assert list(metrics.index.get_level_values("features").unique()) == ["a", "b"]
+    assert list(metrics.loc["a", "method"]) == ["none", "harmony"]
+    written = read_profiles(
+        profile_path(tmp_path / "prof", dataset="hpa", level="fov", features="a", correction="harmony")
+    )
+    expected = correct(fields["a"], method="harmony", batch_col="Metadata_cell_line", **options)
+    pd.testing.assert_frame_equal(written.reset_index(drop=True), expected.reset_index(drop=True))
+    before, after = metrics.loc["a"].set_index("method").loc[["none", "harmony"], "batch_silhouette"]
+    assert after < before
+
+
+def test_cellpainting_wells_are_aggregated_sphered_written_and_measured(tmp_path: Path) -> None:
+    wells = _plates()
+    cells = pd.concat([wells, wells.assign(**{c: wells[c] + 0.1 for c in wells.filter(like="emb_")})])
+    write_profiles(cells, profile_path(tmp_path / "emb", dataset="cp", level="cell", features="a"))
+    metrics = correct_cellpainting_wells(
+        tmp_path / "emb", tmp_path / "prof", feature_sets=["a"], control_query=DMSO, random_state=0
+    )
+    for correction in ("none", "sphering"):
+        path = profile_path(tmp_path / "prof", dataset="cp", level="well", features="a", correction=correction)
+        assert len(read_profiles(path)) == len(wells)
+    before, after = metrics.loc["a"].set_index("method").loc[["none", "sphering"], "replicate_map"]
+    assert after > before
+
+
+def test_a_missing_feature_set_names_its_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="hpa_fov_missing"):
+        correct_hpa_fields(tmp_path, tmp_path, feature_sets=["missing"])
