@@ -3,7 +3,7 @@
 from celldino_utils.embed.extract import embed_batches, embed_to_parquet
 from celldino_utils.embed.model import RANDOM_INIT, checkpoint_architecture, load_embedding_model
 from celldino_utils.embed.pipeline import LEVELS, embed_data
-from celldino_utils.embed.suite import embed_suite
+from celldino_utils.embed.suite import cellprofiler_suite, embed_suite
 
 __all__ = [
     "LEVELS",
@@ -11,6 +11,7 @@ __all__ = [
     "checkpoint_architecture",
     "embed_batches",
     "embed_data",
+    "cellprofiler_suite",
     "embed_suite",
     "embed_to_parquet",
     "load_embedding_model",

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from celldino_utils.embed.model import RANDOM_INIT, checkpoint_architecture
 from celldino_utils.embed.pipeline import embed_data
-from celldino_utils.io.profiles import FEATURE_PREFIX, profile_path
+from celldino_utils.io.profiles import FEATURE_PREFIX, feature_columns, profile_path, write_profiles
 
 # (dataset name, on-disk format, levels embedded)
 DATASETS = (("hpa", "hpa-kaggle", ("fov", "cell")), ("cp", "cellpainting", ("cell",)))
@@ -79,4 +79,48 @@ def embed_suite(
                         "seconds": round(time.perf_counter() - start, 1),
                     }
                 )
+    return pd.DataFrame(rows)
+
+
+def cellprofiler_suite(
+    *,
+    data_dirs: dict[str, str | Path],
+    out_dir: str | Path,
+    crop_sizes: dict[str, int],
+    features: str = "cellprofiler",
+    **options: Any,
+) -> pd.DataFrame:
+    """The CellProfiler-style baseline of every data set, in the same files and schema as the embeddings.
+
+    Cells are measured inside their single-cell crops (``crop_sizes``); an HPA field's profile is
+    the median of its cells. ``options`` go to :func:`celldino_utils.embed.cellprofiler.cellprofiler_profiles`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per file written: ``dataset, level, features, file, rows, dims, seconds``.
+    """
+    from celldino_utils.correct.sphering import aggregate_wells
+    from celldino_utils.embed.cellprofiler import cellprofiler_profiles
+
+    rows = []
+    for dataset, format, levels in DATASETS:
+        start = time.perf_counter()
+        cells = cellprofiler_profiles(format, data_dirs[dataset], crop_size=crop_sizes[dataset], **options)
+        tables = {"cell": cells}
+        if "fov" in levels:
+            tables["fov"] = aggregate_wells(cells, strata=("Metadata_Id",))
+        for level, table in tables.items():
+            out = write_profiles(table, profile_path(out_dir, dataset=dataset, level=level, features=features))
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "level": level,
+                    "features": features,
+                    "file": str(out),
+                    "rows": len(table),
+                    "dims": len(feature_columns(table)),
+                    "seconds": round(time.perf_counter() - start, 1),
+                }
+            )
     return pd.DataFrame(rows)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from celldino_utils.embed import cellprofiler_suite
 from celldino_utils.embed.cellprofiler import (
     DEFAULT_MEASUREMENTS,
     cellprofiler_profiles,
@@ -16,7 +17,7 @@ from celldino_utils.embed.cellprofiler import (
     measure_cells,
 )
 from celldino_utils.io.datasets import open_cells
-from celldino_utils.io.profiles import check_profiles, feature_columns, metadata_columns
+from celldino_utils.io.profiles import check_profiles, feature_columns, metadata_columns, read_profiles
 from celldino_utils.synthetic import ensure_synthetic
 
 CHANNELS = ("nucleus", "protein")
@@ -158,3 +159,26 @@ def test_every_cp_measure_group_gets_unique_cellprofiler_names() -> None:
         "Cells_RadialDistribution_ZernikeMagnitude_nucleus_2_2",
     }
     assert expected <= set(features.columns)
+
+
+def test_suite_writes_cells_of_both_data_sets_and_hpa_fields_as_cell_medians(
+    hpa_dir: Path, cp_dir: Path, tmp_path: Path
+) -> None:
+    written = cellprofiler_suite(
+        data_dirs={"hpa": hpa_dir, "cp": cp_dir},
+        out_dir=tmp_path,
+        crop_sizes={"hpa": 32, "cp": 32},
+        measurements=("sizeshape", "intensity"),
+        progress=False,
+    )
+    assert [tuple(r) for r in written[["dataset", "level"]].to_numpy()] == [
+        ("hpa", "cell"),
+        ("hpa", "fov"),
+        ("cp", "cell"),
+    ]
+    cells = read_profiles(tmp_path / "hpa_cell_cellprofiler.parquet")
+    fields = read_profiles(tmp_path / "hpa_fov_cellprofiler.parquet")
+    assert len(cells) == written.loc[0, "rows"] and len(fields) == cells["Metadata_Id"].nunique()
+    first = fields.iloc[0]
+    own = cells[cells["Metadata_Id"] == first["Metadata_Id"]]
+    assert first["Cells_AreaShape_Area"] == own["Cells_AreaShape_Area"].median()
