@@ -1,6 +1,13 @@
 """Evaluation of frozen features and of batch correction."""
 
-from celldino_utils.evaluate.batch_metrics import batch_metric_table, knn_score, moa_map, replicate_map, silhouette
+from celldino_utils.evaluate.batch_metrics import (
+    batch_metric_table,
+    knn_score,
+    moa_map,
+    replicate_map,
+    retrieval_table,
+    silhouette,
+)
 from celldino_utils.evaluate.finetune import FineTuneClassifier, finetune_classifier, finetune_f1, predict_fields
 from celldino_utils.evaluate.focal_loss import sigmoid_focal_loss
 from celldino_utils.evaluate.heterogeneity import (
@@ -52,6 +59,7 @@ __all__ = [
     "predict_logits",
     "published_table",
     "replicate_map",
+    "retrieval_table",
     "sigmoid_focal_loss",
     "silhouette",
     "summarise_moa_runs",

@@ -302,6 +302,28 @@ def moa_map(
     return names.join(scores.set_index("group"), how="inner").reset_index(drop=True)
 
 
+def retrieval_table(
+    wells_by_features: Mapping[str, pd.DataFrame], *, control_query: str = CONTROL_QUERY, seed: int = 0
+) -> pd.DataFrame:
+    """Replicate and mechanism retrieval of each feature set's well profiles, side by side.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``features``: ``replicate_map`` (:func:`replicate_map` against the controls) and
+        ``mechanism_map`` (:func:`moa_map` over the treated wells), each the mean over its groups.
+    """
+    rows = {}
+    for name, wells in wells_by_features.items():
+        replicate = replicate_map(wells, control_query=control_query, seed=seed)
+        mechanism = moa_map(wells, control_query=control_query, seed=seed)
+        rows[name] = {
+            "replicate_map": float(replicate["mean_average_precision"].mean()),
+            "mechanism_map": float(mechanism["mean_average_precision"].mean()),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("features")
+
+
 def _replicate_summary(profiles: pd.DataFrame, options: Mapping[str, Any]) -> dict[str, float]:
     """Mean replicate mAP and fraction retrieved, or ``{}`` if the table lacks the needed columns."""
     needed = [

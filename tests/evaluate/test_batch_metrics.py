@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, silhouette_score
 
-from celldino_utils.evaluate import batch_metric_table, knn_score, moa_map, replicate_map, silhouette
+from celldino_utils.evaluate import batch_metric_table, knn_score, moa_map, replicate_map, retrieval_table, silhouette
 from celldino_utils.io.profiles import to_profiles
 
 DMSO = "Metadata_broad_sample == 'DMSO'"
@@ -143,3 +143,20 @@ def test_batch_metric_table_one_row_per_method() -> None:
     no_compounds = profiles.drop(columns=["Metadata_broad_sample"])
     plain = batch_metric_table({"none": no_compounds}, label_col="Metadata_label", batch_col="Metadata_Plate")
     assert "replicate_map" not in plain.columns
+
+
+def test_retrieval_table_puts_replicate_and_mechanism_map_side_by_side() -> None:
+    compounds = ["A", "B", "C", "D", "DMSO", "DMSO"]
+    meta = {
+        "broad_sample": compounds * 2,
+        "mmoles_per_liter": [1.0] * 12,
+        "moa": ["m1", "m1", "m2", "m2", "control", "control"] * 2,
+        "Plate": ["P1"] * 6 + ["P2"] * 6,
+    }
+    wells = _angles([0.0, 20.0, 120.0, 140.0, 250.0, 290.0, 5.0, 25.0, 125.0, 145.0, 255.0, 285.0], meta)
+    table = retrieval_table({"angles": wells, "reversed": wells.iloc[::-1]}, control_query=DMSO)
+    assert list(table.index) == ["angles", "reversed"] and table.index.name == "features"
+    replicate = replicate_map(wells, control_query=DMSO)["mean_average_precision"].mean()
+    mechanism = moa_map(wells, control_query=DMSO)["mean_average_precision"].mean()
+    assert table.loc["angles"].tolist() == pytest.approx([replicate, mechanism])
+    assert table.loc["angles", "replicate_map"] == pytest.approx(1.0)  # each compound's twin is its nearest well
