@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from celldino_utils.embed.model import RANDOM_INIT, checkpoint_architecture
 from celldino_utils.embed.pipeline import embed_data
-from celldino_utils.io.profiles import FEATURE_PREFIX, feature_columns, profile_path, write_profiles
+from celldino_utils.io.profiles import FEATURE_PREFIX, profile_path, write_profiles
 
 # (dataset name, on-disk format, levels embedded)
 DATASETS = (("hpa", "hpa-kaggle", ("fov", "cell")), ("cp", "cellpainting", ("cell",)))
@@ -66,20 +66,22 @@ def embed_suite(
                     architecture=architecture,
                     **options,
                 )
-                written = pq.read_metadata(out)  # the Parquet footer: no need to read the table back
-                names = written.schema.names
-                rows.append(
-                    {
-                        "dataset": dataset,
-                        "level": level,
-                        "features": name,
-                        "file": str(out),
-                        "rows": written.num_rows,
-                        "dims": sum(1 for c in names if c.startswith(FEATURE_PREFIX)),
-                        "seconds": round(time.perf_counter() - start, 1),
-                    }
-                )
+                rows.append(_written(out, dataset=dataset, level=level, features=name, start=start))
     return pd.DataFrame(rows)
+
+
+def _written(out: Path, *, dataset: str, level: str, features: str, start: float) -> dict[str, Any]:
+    """One row of a suite's report on the file ``out``, read from its Parquet footer alone."""
+    footer = pq.read_metadata(out)
+    return {
+        "dataset": dataset,
+        "level": level,
+        "features": features,
+        "file": str(out),
+        "rows": footer.num_rows,
+        "dims": sum(1 for c in footer.schema.names if c.startswith(FEATURE_PREFIX)),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
 
 
 def cellprofiler_suite(
@@ -112,15 +114,5 @@ def cellprofiler_suite(
             tables["fov"] = aggregate_wells(cells, strata=("Metadata_Id",))
         for level, table in tables.items():
             out = write_profiles(table, profile_path(out_dir, dataset=dataset, level=level, features=features))
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "level": level,
-                    "features": features,
-                    "file": str(out),
-                    "rows": len(table),
-                    "dims": len(feature_columns(table)),
-                    "seconds": round(time.perf_counter() - start, 1),
-                }
-            )
+            rows.append(_written(out, dataset=dataset, level=level, features=features, start=start))
     return pd.DataFrame(rows)
