@@ -45,11 +45,11 @@ class FineTuneClassifier(nn.Module):
     (:class:`~celldino_utils.models.ViTBackbone`), else ``backbone.embed_dim``. The head standardises the
     embedding with an affine-free ``BatchNorm1d`` (like the probe's ``StandardScaler``; MAE linear probing), so
     it is linear at inference and learns fast. ``classes`` names the ``K`` logits; ``multilabel`` (sigmoid, else
-    softmax) and ``image_size`` (side of the training crops and evaluation images) are kept for prediction.
+    softmax) and ``image_size`` (side of the evaluation images; None: their native size) are kept for prediction.
     """
 
     def __init__(
-        self, backbone: nn.Module, *, n_channels: int, classes: Sequence[str], multilabel: bool, image_size: int
+        self, backbone: nn.Module, *, n_channels: int, classes: Sequence[str], multilabel: bool, image_size: int | None
     ) -> None:
         super().__init__()
         self.backbone, self.classes, self.multilabel, self.image_size = backbone, list(classes), multilabel, image_size
@@ -85,9 +85,11 @@ class _Labelled(Dataset):
     so results do not depend on the batch order or on the number of loader workers.
     """
 
-    def __init__(self, fields: Dataset, targets: torch.Tensor, *, size: int, crop_scale: Scale, seed: int) -> None:
+    def __init__(
+        self, fields: Dataset, targets: torch.Tensor, *, size: int, eval_size: int | None, crop_scale: Scale, seed: int
+    ) -> None:
         self.fields, self.targets, self.size, self.crop_scale, self.seed = fields, targets, size, crop_scale, seed
-        self.evaluation = EvalTransform(resize_size=size, crop_size=size)
+        self.evaluation = EvalTransform(resize_size=eval_size, crop_size=eval_size)
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -259,7 +261,8 @@ def finetune_classifier(
     lr_backbone: float = 5e-4,
     lr_head: float = 1e-2,
     weight_decay: float = 0.05,
-    resize_size: int = 64,
+    resize_size: int | None = 64,
+    crop_size: int | None = None,
     seed: int = 0,
     device: str | None = None,
     augment: bool = True,
@@ -287,9 +290,11 @@ def finetune_classifier(
     lr_backbone, lr_head, weight_decay, layer_decay
         AdamW peak learning rates of the backbone and the head, weight decay (none on biases, norms and
         tokens), and the layer-wise decay of the backbone's lr (1 = none; only for timm ViT backbones).
-    resize_size, augment, crop_scale
-        Side of the training crops (random resized crop of area fraction ``crop_scale``, flips; or, if not
-        ``augment``, the evaluation transform) and of the evaluation images (resize of the shorter side, centre crop).
+    resize_size, crop_size, augment, crop_scale
+        Evaluation images: resize of the shorter side to ``resize_size`` and centre crop, or None for the native
+        size (what the frozen embeddings see). Training images: random resized crops of area fraction
+        ``crop_scale`` to ``crop_size`` pixels (None: ``resize_size``) and flips, or, if not ``augment``, the
+        evaluation transform.
     seed, device, progress, num_workers
         Seeds head, batch order and augmentations (on CPU, same inputs and seed give the same model); ``"cpu"``,
         ``"cuda"``... or None (:func:`celldino_utils.config.select_device`; bf16 autocast on CUDA); tqdm bar; workers.
@@ -302,13 +307,18 @@ def finetune_classifier(
         ``val_f1`` (in [0, 1]), ``best`` (a new best: higher validation F1, or the same and lower validation loss;
         the last such epoch is kept), ``seconds``.
     """
-    positive = {"epochs": epochs, "batch_size": batch_size, "resize_size": resize_size, "lr_backbone": lr_backbone}
-    if min(positive.values()) <= 0 or lr_head <= 0:
-        raise ValueError(f"finetune_classifier: options must be positive, got {positive | {'lr_head': lr_head}}")
+    crop_size = crop_size or resize_size
+    if crop_size is None and augment:
+        raise ValueError("finetune_classifier: crop_size is needed for augmented training at native resolution")
+    positive = {"epochs": epochs, "batch_size": batch_size, "lr_backbone": lr_backbone, "lr_head": lr_head}
+    positive |= {name: v for name, v in (("resize_size", resize_size), ("crop_size", crop_size)) if v is not None}
+    if min(positive.values()) <= 0:
+        raise ValueError(f"finetune_classifier: options must be positive, got {positive}")
     classes, y_train, y_val = _targets(train, val, label_col=label_col, multilabel=multilabel, sep=label_sep)
     dev = select_device(device)
-    train_set = _Labelled(train, y_train, size=resize_size, crop_scale=crop_scale if augment else None, seed=seed)
-    val_set = _Labelled(val, y_val, size=resize_size, crop_scale=None, seed=seed)
+    scale = crop_scale if augment else None
+    train_set = _Labelled(train, y_train, size=crop_size, eval_size=resize_size, crop_scale=scale, seed=seed)
+    val_set = _Labelled(val, y_val, size=crop_size, eval_size=resize_size, crop_scale=None, seed=seed)
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(seed)
         model = FineTuneClassifier(
@@ -334,7 +344,7 @@ def predict_fields(
         raise ValueError("predict_fields: the dataset is empty")
     device = next(model.parameters()).device
     dummy = torch.zeros(len(fields), dtype=torch.long)
-    data = _Labelled(fields, dummy, size=model.image_size, crop_scale=None, seed=0)
+    data = _Labelled(fields, dummy, size=0, eval_size=model.image_size, crop_scale=None, seed=0)
     logits, _ = _logits(model, DataLoader(data, batch_size, num_workers=num_workers), device)
     return logits.numpy()
 

@@ -179,3 +179,35 @@ def test_empty_split_and_bad_split_values_raise(fields: _ToyFields) -> None:
     with pytest.raises(ValueError, match="the val split is empty"):
         train, val = _Subset(fields, range(0, 48)), _Subset(fields, range(0, 0))
         finetune_classifier(_TinyBackbone(), train, val, label_col="Metadata_cell_line", multilabel=False)
+
+
+class _Recording(_TinyBackbone):
+    """Records the side of every batch it sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sides: list[int] = []
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        self.sides.append(images.shape[-1])
+        return super().forward(images)
+
+
+def test_native_evaluation_sees_whole_fields_and_training_sees_crops(fields: _ToyFields) -> None:
+    train, val = _Subset(fields, range(0, 48)), _Subset(fields, range(48, 64))
+    options = FAST | {"epochs": 1, "resize_size": None, "crop_size": 8, "crop_scale": (0.2, 0.3)}
+    model, _ = finetune_classifier(
+        _Recording(), train, val, label_col="Metadata_cell_line", multilabel=False, **options
+    )
+    assert model.image_size is None and set(model.backbone.sides) == {8, SIZE}  # train crops, then whole fields
+    model.backbone.sides.clear()
+    predict_fields(model, val)
+    assert set(model.backbone.sides) == {SIZE}
+
+
+def test_native_evaluation_needs_a_training_crop_size(fields: _ToyFields) -> None:
+    train, val = _Subset(fields, range(0, 48)), _Subset(fields, range(48, 64))
+    with pytest.raises(ValueError, match="crop_size"):
+        finetune_classifier(
+            _TinyBackbone(), train, val, label_col="Metadata_cell_line", multilabel=False, resize_size=None
+        )
