@@ -1,0 +1,48 @@
+"""`celldino embed` on the real on-disk formats: 2048 px Kaggle HPA fields and 16-bit Cell Painting TIFFs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from celldino_utils.cli import main
+from celldino_utils.io import open_cells, open_fields, read_profiles
+
+from ..io.conftest import HPA_TAGS, cellpainting_dir, write_png  # noqa: F401 (cellpainting_dir is a fixture)
+
+RANDOM_VIT = ["--checkpoint", "random", "--arch", "vit_tiny", "--patch-size", "16", "--img-size", "32"]
+RANDOM_VIT += ["--channel-mode", "all", "--device", "cpu"]
+
+
+def _kaggle_2048(folder: Path) -> Path:
+    """Two 2048 x 2048 fields in the Kaggle 2018 layout; each channel a different smooth ramp (small PNGs)."""
+    ramp = np.add.outer(np.arange(2048), np.arange(2048)) // 16
+    for i in range(2):
+        for c, tag in enumerate(HPA_TAGS):
+            write_png(folder / "train" / f"big{i}_{tag}.png", ((ramp + 40 * c + 90 * i) % 256).astype(np.uint8))
+    pd.DataFrame({"Id": ["big0", "big1"], "Target": ["0", "16 25"]}).to_csv(folder / "train.csv", index=False)
+    return folder
+
+
+def test_kaggle_fields_at_native_2048_px_are_read_and_embedded(tmp_path: Path) -> None:
+    data = _kaggle_2048(tmp_path / "hpa")
+    fields = open_fields("hpa-kaggle", data)
+    assert tuple(fields[0].shape) == (4, 2048, 2048)
+    out = tmp_path / "fields.parquet"
+    command = ["embed", "--format", "hpa-kaggle", "--data-dir", str(data), "--level", "fov", "--out", str(out)]
+    assert main([*command, "--resize-size", "128", *RANDOM_VIT]) == 0
+    profiles = read_profiles(out)
+    assert list(profiles["Metadata_Id"]) == ["big0", "big1"] and profiles.filter(like="emb_").shape == (2, 192)
+    assert not np.allclose(*profiles.filter(like="emb_").to_numpy())
+
+
+def test_cellpainting_16_bit_tiffs_are_embedded_cell_by_cell(cellpainting_dir: Path, tmp_path: Path) -> None:  # noqa: F811
+    cells = open_cells("cellpainting", cellpainting_dir, crop_size=16)
+    assert cells[0].dtype.is_floating_point and float(cells[0].max()) <= 1.0  # 16-bit read as [0, 1]
+    out = tmp_path / "cells.parquet"
+    command = ["embed", "--format", "cellpainting", "--data-dir", str(cellpainting_dir), "--level", "cell"]
+    assert main([*command, "--out", str(out), "--crop-size", "16", *RANDOM_VIT]) == 0
+    profiles = read_profiles(out)
+    assert len(profiles) == 4 and list(profiles["Metadata_Well"]) == ["A01", "A01", "B02", "B02"]
