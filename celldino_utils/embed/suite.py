@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from celldino_utils.embed.model import RANDOM_INIT, checkpoint_architecture
 from celldino_utils.embed.pipeline import embed_data
-from celldino_utils.io.profiles import FEATURE_PREFIX, profile_path, write_profiles
+from celldino_utils.io.profiles import METADATA_PREFIX, profile_path, write_profiles
 
 # (dataset name, on-disk format, levels embedded)
 DATASETS = (("hpa", "hpa-kaggle", ("fov", "cell")), ("cp", "cellpainting", ("cell",)))
@@ -79,7 +79,7 @@ def _written(out: Path, *, dataset: str, level: str, features: str, start: float
         "features": features,
         "file": str(out),
         "rows": footer.num_rows,
-        "dims": sum(1 for c in footer.schema.names if c.startswith(FEATURE_PREFIX)),
+        "dims": sum(1 for c in footer.schema.names if not c.startswith(METADATA_PREFIX)),
         "seconds": round(time.perf_counter() - start, 1),
     }
 

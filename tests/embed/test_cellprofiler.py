@@ -179,6 +179,7 @@ def test_suite_writes_cells_of_both_data_sets_and_hpa_fields_as_cell_medians(
     cells = read_profiles(tmp_path / "hpa_cell_cellprofiler.parquet")
     fields = read_profiles(tmp_path / "hpa_fov_cellprofiler.parquet")
     assert len(cells) == written.loc[0, "rows"] and len(fields) == cells["Metadata_Id"].nunique()
+    assert written.loc[0, "dims"] == len(feature_columns(cells)) > 0
     first = fields.iloc[0]
     own = cells[cells["Metadata_Id"] == first["Metadata_Id"]]
     assert first["Cells_AreaShape_Area"] == own["Cells_AreaShape_Area"].median()
