@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,25 @@ def _execute(notebook: Path, params: dict[str, Any], *, root: Path, out: Path) -
             f"{notebook.name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
             f"{err.ename}: {err.evalue}. The executed copy with the traceback is {out}"
         ) from None
+
+
+def _with_earlier_entries(manifest: dict[str, Any], path: Path, notebooks: list[Path]) -> dict[str, Any]:
+    """This run's notebook entries, plus those an earlier manifest of the same profile holds for the others.
+
+    A partial run (``only``) must not erase the record of the notebooks it did not run: each kept entry
+    says which run (``started``, ``commit``) it comes from.
+    """
+    earlier = json.loads(path.read_text()) if path.exists() else {}
+    if earlier.get("profile") != manifest["profile"]:
+        earlier = {}
+    source = {"started": earlier.get("started"), "commit": (earlier.get("git") or {}).get("commit")}
+    merged = {}
+    for stem in (nb.stem for nb in notebooks):
+        if stem in manifest["notebooks"]:
+            merged[stem] = manifest["notebooks"][stem]
+        elif stem in earlier.get("notebooks", {}):
+            merged[stem] = {**earlier["notebooks"][stem], "earlier_run": source}
+    return merged
 
 
 def run_series(
@@ -110,6 +130,8 @@ def run_series(
             finally:
                 entry["wall_time_s"] = round(time.perf_counter() - start, 2)
     finally:
+        if only:
+            manifest["notebooks"] = _with_earlier_entries(manifest, figures_dir / MANIFEST_NAME, notebooks)
         manifest["total_wall_time_s"] = round(sum(e["wall_time_s"] for e in manifest["notebooks"].values()), 2)
         manifest["data"] = _data_checksums(profile, root)
         write_manifest(manifest, figures_dir / MANIFEST_NAME)
