@@ -16,6 +16,7 @@ BOOK_REPOSITORY = "https://github.com/example-lab/celldino-companion"  # where t
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Keep every test that uses the tiny run on one xdist worker, so the series runs once per session."""
     for item in items:
