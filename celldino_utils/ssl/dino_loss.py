@@ -14,17 +14,8 @@ class DINOLoss(CenteredTargetLoss):
 
     Every student crop is compared with every teacher (global) crop except the same view; the
     loss is the mean over those pairs of ``-sum_k t_k log softmax(s / student_temp)_k``, averaged
-    over samples (dinov2 divides its local and global sums by the same pair count).
-
-    Parameters
-    ----------
-    out_dim
-        Number of prototypes ``K``.
-    student_temp
-        Student softmax temperature.
-    centering, center_momentum, sinkhorn_iterations
-        How teacher targets are made, see :class:`celldino_utils.ssl.centering.TeacherCentering`
-        (constructor and ``teacher_targets`` inherited from :class:`CenteredTargetLoss`).
+    over samples (dinov2 divides its local and global sums by the same pair count). The constructor
+    and ``teacher_targets`` are those of :class:`~celldino_utils.ssl.centering.CenteredTargetLoss`.
     """
 
     def forward(self, student_logits: Sequence[torch.Tensor], teacher_targets: Sequence[torch.Tensor]) -> torch.Tensor:

@@ -14,15 +14,8 @@ class IBOTPatchLoss(CenteredTargetLoss):
     over its image's number of masked patches; the sum is divided by the number of images (masked
     or not), so each masked image weighs the same whatever its mask ratio.
 
-    Parameters
-    ----------
-    out_dim
-        Number of prototypes ``K`` of the patch head.
-    student_temp
-        Student softmax temperature.
-    centering, center_momentum, sinkhorn_iterations
-        How teacher targets are made, see :class:`celldino_utils.ssl.centering.TeacherCentering`
-        (constructor and ``teacher_targets`` inherited from :class:`CenteredTargetLoss`).
+    The constructor (``out_dim``: prototypes ``K`` of the patch head) and ``teacher_targets`` are those of
+    :class:`~celldino_utils.ssl.centering.CenteredTargetLoss`.
     """
 
     def forward(
