@@ -16,14 +16,6 @@ BOOK_REPOSITORY = "https://github.com/example-lab/celldino-companion"  # where t
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep every test that uses the tiny run on one xdist worker, so the series runs once per session."""
-    for item in items:
-        if {"tiny_run", "tiny_book"} & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("tiny_run"))
-
-
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """Run every notebook of the series on the tiny profile, data and outputs under a temporary root."""

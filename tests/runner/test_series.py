@@ -11,21 +11,6 @@ from celldino_utils.runner import NotebookFailed, run_series
 from ..conftest import ROOT
 
 
-def test_tiny_series_executes_and_records_the_run(tiny_run: tuple[Path, dict]) -> None:
-    data_root, manifest = tiny_run
-    assert {e["status"] for e in manifest["notebooks"].values()} == {"ok"}
-    executed = nbformat.read(data_root / "tiny" / "executed" / "00_data.ipynb", as_version=4)
-    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])]
-    assert any("image/png" in o.get("data", {}) for o in outputs)
-    assert (data_root / "tiny" / "figures" / "data_hpa_by_class.png").stat().st_size > 0
-    written = json.loads((data_root / "tiny" / "figures" / "run_manifest.json").read_text())
-    assert written["profile"] == "tiny"
-    assert written["notebooks"]["00_data"]["parameters"]["n_per_group"] == 1
-    assert written["notebooks"]["00_data"]["wall_time_s"] > 0
-    assert {"hpa_data", "cellpainting_data"} <= set(written["data"])
-    assert written["packages"]["torch"] and written["git"]["commit"] is not None
-
-
 def _project(tmp_path: Path, source: str) -> Path:
     (tmp_path / "configs" / "profiles").mkdir(parents=True)
     (tmp_path / "notebooks").mkdir()
