@@ -86,7 +86,14 @@ class _Labelled(Dataset):
     """
 
     def __init__(
-        self, fields: Dataset, targets: torch.Tensor, *, size: int, eval_size: int | None, crop_scale: Scale, seed: int
+        self,
+        fields: Dataset,
+        targets: torch.Tensor,
+        *,
+        size: int | None,
+        eval_size: int | None,
+        crop_scale: Scale,
+        seed: int,
     ) -> None:
         self.fields, self.targets, self.size, self.crop_scale, self.seed = fields, targets, size, crop_scale, seed
         self.evaluation = EvalTransform(resize_size=eval_size, crop_size=eval_size)
@@ -344,7 +351,7 @@ def predict_fields(
         raise ValueError("predict_fields: the dataset is empty")
     device = next(model.parameters()).device
     dummy = torch.zeros(len(fields), dtype=torch.long)
-    data = _Labelled(fields, dummy, size=0, eval_size=model.image_size, crop_scale=None, seed=0)
+    data = _Labelled(fields, dummy, size=None, eval_size=model.image_size, crop_scale=None, seed=0)
     logits, _ = _logits(model, DataLoader(data, batch_size, num_workers=num_workers), device)
     return logits.numpy()
 

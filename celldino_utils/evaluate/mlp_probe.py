@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.metrics import average_precision_score
+from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from celldino_utils.config.device import select_device
@@ -242,9 +243,8 @@ def _split_of(cells: pd.DataFrame, split_col: str | None, options: dict[str, Any
 
 
 def standardize_with(X: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``X`` minus the column means of ``reference``, over their population standard deviations (1 where 0)."""
-    scale = reference.std(axis=0)
-    return (X - reference.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+    """``X`` scaled by a ``StandardScaler`` fitted on ``reference`` (population std; constant columns keep scale 1)."""
+    return StandardScaler().fit(reference).transform(X)
 
 
 def evaluate_localisation_map(

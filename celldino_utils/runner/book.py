@@ -38,7 +38,9 @@ def book_config(base: dict[str, Any], *, repository: str | None, branch: str = "
     """
     config = {**base, "parse": dict(base.get("parse", {}))}
     extensions = list(config["parse"].get("myst_enable_extensions", []))
-    config["parse"]["myst_enable_extensions"] = extensions + ["substitution"] * ("substitution" not in extensions)
+    if "substitution" not in extensions:
+        extensions.append("substitution")
+    config["parse"]["myst_enable_extensions"] = extensions
     if repository is None:
         launch = "Run the notebooks yourself with `make lab` in a clone of the repository."
     else:
