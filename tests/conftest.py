@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ("tests.layouts",)
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK_REPOSITORY = "https://github.com/example-lab/celldino-companion"  # where the tiny book says it comes from
 

@@ -10,7 +10,7 @@ import pandas as pd
 from celldino_utils.cli import main
 from celldino_utils.io import open_cells, open_fields, read_profiles
 
-from ..io.conftest import HPA_TAGS, cellpainting_dir, write_png  # noqa: F401 (cellpainting_dir is a fixture)
+from ..layouts import HPA_TAGS, write_png
 
 RANDOM_VIT = ["--checkpoint", "random", "--arch", "vit_tiny", "--patch-size", "16", "--img-size", "32"]
 RANDOM_VIT += ["--channel-mode", "all", "--device", "cpu"]
@@ -38,7 +38,7 @@ def test_kaggle_fields_at_native_2048_px_are_read_and_embedded(tmp_path: Path) -
     assert not np.allclose(*profiles.filter(like="emb_").to_numpy())
 
 
-def test_cellpainting_16_bit_tiffs_are_embedded_cell_by_cell(cellpainting_dir: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_cellpainting_16_bit_tiffs_are_embedded_cell_by_cell(cellpainting_dir: Path, tmp_path: Path) -> None:
     cells = open_cells("cellpainting", cellpainting_dir, crop_size=16)
     assert cells[0].dtype.is_floating_point and float(cells[0].max()) <= 1.0  # 16-bit read as [0, 1]
     out = tmp_path / "cells.parquet"

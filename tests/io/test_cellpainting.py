@@ -9,7 +9,7 @@ import tifffile
 
 from celldino_utils.io import CELLPAINTING, load_field, open_cells, open_fields
 
-from .conftest import CP_CHANNELS
+from ..layouts import CP_CHANNELS
 
 
 def test_sites_in_channel_order_with_metadata(cellpainting_dir: Path) -> None:

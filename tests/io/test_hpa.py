@@ -10,7 +10,7 @@ from PIL import Image
 from celldino_utils.io import open_cells, open_fields
 from celldino_utils.io.hpa import label_table, read_hpa_kaggle
 
-from .conftest import HPA_TAGS, write_png
+from ..layouts import HPA_TAGS, write_png
 
 
 def test_kaggle_2018_labels_metadata_and_pixels(kaggle_dir: Path) -> None:

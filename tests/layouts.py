@@ -1,4 +1,7 @@
-"""Tiny hand-made data sets in the real layouts, written pixel by pixel so the expected values are known."""
+"""Tiny hand-made data sets in the real layouts, written pixel by pixel so the expected values are known.
+
+A pytest plugin (``pytest_plugins`` in ``tests/conftest.py``): its fixtures serve the whole suite.
+"""
 
 from __future__ import annotations
 
