@@ -1,11 +1,12 @@
-"""Generate a profile's synthetic data sets once, and regenerate them only when their settings change.
+"""Generate a profile's synthetic data sets once, and again only when their settings or the generator code change.
 
-Each generated folder holds ``synthetic.json`` (the kind and the settings that made
-it). A folder without that stamp is never overwritten: it may hold real data.
+Each generated folder holds ``synthetic.json`` (the kind, the settings and a fingerprint of the
+generator code that made it). A folder without that stamp is never overwritten: it may hold real data.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import asdict
@@ -26,8 +27,16 @@ _GENERATORS = {
 PATH_KEYS = {"hpa": "hpa_data", "cellpainting": "cellpainting_data"}
 
 
+def generator_fingerprint() -> str:
+    """Short hash of the generators' source code: data made by other code are made again."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def ensure_synthetic(kind: str, out_dir: str | Path, settings: dict[str, Any], *, force: bool = False) -> Path:
-    """Generate synthetic data set ``kind`` into ``out_dir`` unless it is already there with the same settings.
+    """Generate synthetic data set ``kind`` into ``out_dir`` unless the same settings and generator code made it.
 
     Parameters
     ----------
@@ -52,7 +61,7 @@ def ensure_synthetic(kind: str, out_dir: str | Path, settings: dict[str, Any], *
     preset = settings.pop("preset", "default")
     make_config, generate = _GENERATORS[kind]
     config = make_config(preset, **settings)
-    record = {"kind": kind, "preset": preset, "config": asdict(config)}
+    record = {"kind": kind, "preset": preset, "config": asdict(config), "generator": generator_fingerprint()}
     out_dir = Path(out_dir)
     stamp = out_dir / STAMP
     if out_dir.exists() and any(out_dir.iterdir()):
