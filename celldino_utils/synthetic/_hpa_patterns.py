@@ -5,7 +5,7 @@ look), each returning an (H, W) float image with peak about 1 over every cell of
 the caller masks it to the cells that show the class. The reference stains (nucleus,
 microtubules, ER) are drawn once per field in ``build_context`` and reused by the
 matching protein classes, so a microtubule protein co-localises with the red channel.
-``CELL_LINE_TRAITS`` holds the look of each cell line.
+``CELL_LINE_LOOKS`` holds the look of each cell line.
 """
 
 from __future__ import annotations
@@ -27,19 +27,62 @@ from celldino_utils.synthetic._draw import (
     smooth_noise,
 )
 
-#: Traits per cell line: radius factor, elongation, boundary irregularity, density (0..1, where the cell
-#: count falls within ``cells_per_image``), nucleus/cell radius, stain brightness (microtubules, protein,
-#: nucleus, ER). Values are illustrative, chosen to make the lines look different, not measured.
-CELL_LINE_TRAITS: MappingProxyType = MappingProxyType(
+
+@dataclass(frozen=True)
+class CellLineLook:
+    """How one cell line looks: cell geometry, and the texture of its reference stains.
+
+    Texture lengths are fractions of the cell radius, so they survive the crops and rescaling of
+    self-supervised training the way real morphology does; stain brightness does not (images are
+    normalised per channel). Values are illustrative, chosen to make the lines look different,
+    not measured.
+    """
+
+    size: float  # cell radius factor
+    elongation: float  # long/short axis ratio
+    irregularity: float  # boundary wobble
+    density: float  # 0..1: where the cell count falls within ``cells_per_image``
+    nucleus_fraction: float  # nucleus radius / cell radius
+    stains: tuple[float, float, float, float]  # brightness of microtubules, protein, nucleus, ER
+    filament_turn: float  # curvature of microtubules (0 straight)
+    filament_alignment: float  # fraction of microtubules along the cell's long axis rather than radiating
+    filament_density: float  # microtubules per pixel of cell radius
+    er_mesh: float  # ER mesh size / cell radius
+    er_perinuclear: float  # 0: ER spread over the cytoplasm, 1: packed around the nucleus
+    chromatin: float  # contrast of granular chromatin in the DNA stain
+    nucleoli: tuple[int, int]  # min, max nucleoli per nucleus
+
+
+CELL_LINE_LOOKS: MappingProxyType = MappingProxyType(
     {
-        "U2OS": (1.15, 1.6, 0.12, 0.2, 0.40, (1.00, 1.00, 0.80, 0.75)),
-        "A431": (0.90, 1.1, 0.05, 0.75, 0.50, (0.55, 0.85, 1.10, 1.05)),
-        "U251MG": (1.05, 2.1, 0.22, 0.45, 0.38, (0.90, 1.10, 0.65, 0.55)),
-        "HEK293": (0.75, 1.2, 0.08, 0.95, 0.56, (0.65, 0.75, 1.20, 0.85)),
-        "MCF7": (0.95, 1.25, 0.10, 0.65, 0.50, (0.70, 0.90, 1.00, 1.00)),
-        "HeLa": (1.00, 1.40, 0.15, 0.50, 0.42, (0.85, 0.95, 0.90, 0.70)),
-        "CACO2": (0.85, 1.10, 0.06, 0.85, 0.52, (0.60, 0.80, 1.05, 1.10)),
-        "RT4": (0.90, 1.30, 0.10, 0.70, 0.48, (0.75, 1.05, 0.95, 0.90)),
+        # large flat cells, long straight microtubules radiating from the centrosome, fine ER
+        "U2OS": CellLineLook(
+            1.15, 1.6, 0.12, 0.2, 0.40, (1.00, 1.00, 0.80, 0.75), 0.02, 0.0, 2.2, 0.25, 0.1, 0.1, (2, 4)
+        ),
+        # compact epithelial cells, short curly cortical filaments, coarse ER, granular chromatin
+        "A431": CellLineLook(
+            0.90, 1.1, 0.05, 0.75, 0.50, (0.55, 0.85, 1.10, 1.05), 0.30, 0.0, 1.6, 0.55, 0.3, 0.45, (1, 2)
+        ),
+        # spindly glial cells, microtubule bundles along the long axis, perinuclear ER
+        "U251MG": CellLineLook(
+            1.05, 2.4, 0.22, 0.45, 0.36, (0.90, 1.10, 0.65, 0.55), 0.01, 0.85, 2.6, 0.3, 0.6, 0.2, (3, 5)
+        ),
+        # small crowded cells, few filaments, ER packed round a large speckled nucleus
+        "HEK293": CellLineLook(
+            0.75, 1.2, 0.08, 0.95, 0.58, (0.65, 0.75, 1.20, 0.85), 0.12, 0.0, 0.8, 0.4, 0.9, 0.35, (4, 7)
+        ),
+        "MCF7": CellLineLook(
+            0.95, 1.25, 0.10, 0.65, 0.50, (0.70, 0.90, 1.00, 1.00), 0.15, 0.1, 1.8, 0.45, 0.4, 0.3, (2, 3)
+        ),
+        "HeLa": CellLineLook(
+            1.00, 1.40, 0.15, 0.50, 0.42, (0.85, 0.95, 0.90, 0.70), 0.06, 0.2, 2.0, 0.3, 0.2, 0.15, (2, 5)
+        ),
+        "CACO2": CellLineLook(
+            0.85, 1.10, 0.06, 0.85, 0.52, (0.60, 0.80, 1.05, 1.10), 0.2, 0.0, 1.4, 0.5, 0.5, 0.4, (1, 3)
+        ),
+        "RT4": CellLineLook(
+            0.90, 1.30, 0.10, 0.70, 0.48, (0.75, 1.05, 0.95, 0.90), 0.1, 0.3, 1.7, 0.35, 0.7, 0.25, (3, 4)
+        ),
     }
 )
 
@@ -59,30 +102,60 @@ class PatternContext:
     unit: float  # mean cell radius, px
 
 
-def build_context(layout: CellLayout, rng: np.random.Generator) -> PatternContext:
-    """Draw the reference stains of a field (nucleus with nucleoli, microtubules radiating from the
-    centrosome, ER network) and the structures the protein patterns reuse."""
+def build_context(layout: CellLayout, look: CellLineLook, rng: np.random.Generator) -> PatternContext:
+    """Draw the reference stains of a field in the texture of its cell line (nucleus with chromatin
+    and nucleoli, microtubules from the centrosome or along the long axis, ER network) and the
+    structures the protein patterns reuse."""
     shape, n = layout.cells.shape, len(layout.shapes)
     unit = float(np.mean([c.radius for c in layout.shapes]))
     cell, nuc = (layout.cells > 0).astype(np.float32), (layout.nuclei > 0).astype(np.float32)
     cyto = cell - nuc
     anchors = anchor_points(layout, rng=rng)
-    seeds = sample_points(nuc * (layout.nucleus_rho < 0.6), int(rng.integers(2, 5, n).sum()), rng=rng)
+    low, high = look.nucleoli
+    seeds = sample_points(nuc * (layout.nucleus_rho < 0.6), int(rng.integers(low, high + 1, n).sum()), rng=rng)
     lobes = np.repeat(seeds, 3, axis=0) + rng.normal(0.0, 0.05 * unit, (3 * len(seeds), 2))
-    nucleoli = np.clip(1.3 * draw_puncta(shape, lobes, rng=rng, sigma=0.06 * unit), 0, 1) * nuc
-    dna = 0.8 + 0.12 * smooth_noise(shape, rng=rng, sigma=0.05 * unit)
+    nucleolus_sigma = 0.12 * unit / np.sqrt((low + high) / 2)
+    nucleoli = np.clip(1.3 * draw_puncta(shape, lobes, rng=rng, sigma=nucleolus_sigma), 0, 1) * nuc
+    clumps = np.clip(smooth_noise(shape, rng=rng, sigma=0.06 * unit), 0.0, None)
+    dna = 0.75 + 0.1 * smooth_noise(shape, rng=rng, sigma=0.05 * unit) + look.chromatin * clumps
     dna = nuc * dna * (1.0 - 0.6 * nucleoli) * np.exp(rng.normal(0.0, 0.15, n + 1))[layout.cells]
-    n_fil = rng.integers(int(1.5 * unit), int(2.2 * unit) + 2, n)
-    starts = np.repeat(anchors, n_fil, axis=0) + rng.normal(0.0, 1.0, (n_fil.sum(), 2))
-    extra = sample_points(cyto, int(n_fil.sum() // 2), rng=rng)
-    starts = np.concatenate([starts, extra]).astype(np.float32)
-    angles = rng.uniform(0.0, 2 * np.pi, len(starts))
-    mt = draw_walks(layout, starts, angles, rng=rng, length=2.2 * unit, turn_sd=0.05, blur=0.45 + 0.01 * unit)
+    mt = _microtubules(layout, look, anchors, cyto, unit, rng)
     mt = np.clip(mt, 0.0, 1.0) * (1.0 - 0.4 * nuc)
-    network = reticular_network(shape, rng=rng, scale=0.3 * unit, width=0.3)
-    er = cyto * (0.15 + network) * np.clip(1.15 - 0.8 * layout.cell_rho, 0.2, 1.0)
+    network = reticular_network(shape, rng=rng, scale=look.er_mesh * unit, width=0.3)
+    spread = np.clip(layout.cell_rho - look.nucleus_fraction, 0.0, None)
+    er = cyto * (0.15 + network) * np.exp(-4.0 * look.er_perinuclear * spread)
     er = er + 0.6 * boundary_rim(layout, part="nucleus", width=1.0)
     return PatternContext(layout, nuc, cyto, anchors, nucleoli, mt + 0.1 * cell, er, dna, unit)
+
+
+def _microtubules(
+    layout: CellLayout,
+    look: CellLineLook,
+    anchors: np.ndarray,
+    cyto: np.ndarray,
+    unit: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Filaments radiating from each centrosome, plus filaments across the cytoplasm that follow the
+    cell's long axis with probability ``look.filament_alignment``."""
+    n = len(layout.shapes)
+    n_fil = np.maximum(rng.poisson(look.filament_density * unit, n), 1)
+    n_radiating = np.rint((1.0 - look.filament_alignment) * n_fil).astype(int)
+    starts = np.repeat(anchors, n_radiating, axis=0) + rng.normal(0.0, 1.0, (n_radiating.sum(), 2))
+    angles = rng.uniform(0.0, 2 * np.pi, len(starts))
+    spread = sample_points(cyto, int(n_fil.sum() - n_radiating.sum() + n_fil.sum() // 2), rng=rng)
+    ids = layout.cells[
+        np.clip(np.rint(spread[:, 0]).astype(int), 0, layout.cells.shape[0] - 1),
+        np.clip(np.rint(spread[:, 1]).astype(int), 0, layout.cells.shape[1] - 1),
+    ]
+    axis = np.array([0.0] + [s.angle for s in layout.shapes])[ids] + np.pi * rng.integers(0, 2, len(ids))
+    aligned = rng.random(len(ids)) < look.filament_alignment
+    spread_angles = np.where(aligned, axis + rng.normal(0.0, 0.1, len(ids)), rng.uniform(0.0, 2 * np.pi, len(ids)))
+    starts = np.concatenate([starts, spread]).astype(np.float32)
+    angles = np.concatenate([angles, spread_angles])
+    return draw_walks(
+        layout, starts, angles, rng=rng, length=2.2 * unit, turn_sd=look.filament_turn, blur=0.45 + 0.01 * unit
+    )
 
 
 def _nucleoplasm(c: PatternContext, rng: np.random.Generator) -> np.ndarray:

@@ -3,7 +3,8 @@
 Each field holds a few cells of one cell line stained like HPA images (microtubules,
 protein of interest, nucleus, ER). The protein channel shows the localisation pattern
 of one antibody (1 or 2 classes of ``HPA_KAGGLE_2018_CLASSES``). Cell lines differ in
-cell size, shape, density and stain intensity, and are imaged on their own plates with
+cell size, shape, density, stain intensity and the texture of their reference stains
+(chromatin, nucleoli, microtubule layout, ER mesh), and are imaged on their own plates with
 per-plate gain, offset, illumination gradient and noise, so raw embeddings cluster by
 cell line (supplement Figure B) while localisation stays recoverable (Figure A).
 Proteins show no, spatial or intensity heterogeneity between cells (Figure D).
@@ -30,7 +31,7 @@ from celldino_utils.synthetic._draw import (
     random_cell_layout,
     to_uint8,
 )
-from celldino_utils.synthetic._hpa_patterns import CELL_LINE_TRAITS, PATTERNS, build_context
+from celldino_utils.synthetic._hpa_patterns import CELL_LINE_LOOKS, PATTERNS, build_context
 
 HPA_LAYOUTS: tuple[str, ...] = ("kaggle-2018", "kaggle-2021", "hpa-fov")
 HETEROGENEITY_TYPES: tuple[str, ...] = ("none", "spatial", "intensity")
@@ -71,7 +72,7 @@ class HPASyntheticConfig:
     image_size : int
         Side of the square fields, pixels (>= 32).
     cell_lines : tuple of str
-        Cell lines, names from ``CELL_LINE_TRAITS``; each has its own plates.
+        Cell lines, names from ``CELL_LINE_LOOKS``; each has its own plates.
     classes : tuple of str
         Localisation classes used, names from ``HPA_KAGGLE_2018_CLASSES`` with a synthetic pattern.
     n_proteins : int
@@ -109,7 +110,7 @@ class HPASyntheticConfig:
         for name, low in (("n_images", 1), ("image_size", 32), ("n_proteins", 1), ("plates_per_cell_line", 1)):
             _check_int(name, getattr(self, name), low)
         _check_int("seed", self.seed, 0)
-        _check_names("cell_lines", self.cell_lines, tuple(CELL_LINE_TRAITS))
+        _check_names("cell_lines", self.cell_lines, tuple(CELL_LINE_LOOKS))
         _check_names("classes", self.classes, HPA_KAGGLE_2018_CLASSES)
         missing = [name for name in self.classes if name not in PATTERNS]
         if missing:
@@ -249,7 +250,7 @@ def _plan_plates(config: HPASyntheticConfig, rng: np.random.Generator) -> dict[s
     illumination, noise) plus a smaller plate-to-plate deviation."""
     plates = {}
     for k, line in enumerate(config.cell_lines):
-        gains = np.asarray(CELL_LINE_TRAITS[line][5]) * np.exp(rng.normal(0.0, 0.15, 4))
+        gains = np.asarray(CELL_LINE_LOOKS[line].stains) * np.exp(rng.normal(0.0, 0.15, 4))
         offsets, angle = rng.uniform(0.01, 0.08, 4), rng.uniform(0.0, 2 * np.pi)
         strength, vignetting = rng.uniform(0.2, 0.6), rng.uniform(0.0, 0.4)
         photons, read_sd = np.exp(rng.uniform(np.log(60.0), np.log(400.0))), rng.uniform(0.006, 0.03)
@@ -282,14 +283,18 @@ def _render_field(
     config: HPASyntheticConfig, row: pd.Series, protein: _Protein, plate: dict, rng: np.random.Generator
 ) -> tuple[np.ndarray, CellLayout, list[tuple[str, ...]], np.ndarray]:
     """Draw one field: (4, H, W) uint8 channels in ``HPA_KAGGLE`` order, cell layout, per-cell truth."""
-    size, elongation, irregularity, density, nucleus_fraction, _ = CELL_LINE_TRAITS[row["cell_line"]]
+    look = CELL_LINE_LOOKS[row["cell_line"]]
     low, high = config.cells_per_image
-    n_cells = low + int(rng.binomial(high - low, density))
+    n_cells = low + int(rng.binomial(high - low, look.density))
     shape = (config.image_size, config.image_size)
-    looks = {"elongation": elongation, "irregularity": irregularity, "nucleus_fraction": nucleus_fraction}
-    layout = random_cell_layout(shape, n_cells, rng=rng, radius=config.base_radius * size, **looks)
+    geometry = {
+        "elongation": look.elongation,
+        "irregularity": look.irregularity,
+        "nucleus_fraction": look.nucleus_fraction,
+    }
+    layout = random_cell_layout(shape, n_cells, rng=rng, radius=config.base_radius * look.size, **geometry)
     targets, levels = _cell_truth(protein, n_cells, rng)
-    ctx = build_context(layout, rng)
+    ctx = build_context(layout, look, rng)
     protein_img = 0.04 * (layout.cells > 0)
     for name in sorted({c for t in targets for c in t}):
         has = np.array([0.0] + [lv if name in t else 0.0 for t, lv in zip(targets, levels, strict=True)])
