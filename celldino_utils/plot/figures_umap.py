@@ -191,16 +191,24 @@ def _labelled_silhouette(
     return silhouette(table.loc[keep], label_col=_LABEL_COL, sample_size=sample_size)
 
 
-def panel_silhouette(profiles: pd.DataFrame, *, by: str, sample_size: int | None = 5000) -> tuple[float, str]:
+def panel_silhouette(
+    profiles: pd.DataFrame, *, by: str, classes: Sequence[str] = (), sample_size: int | None = 5000
+) -> tuple[float, str]:
     """The cosine silhouette a UMAP panel coloured by ``by`` reports, and what it was computed on.
 
-    ``by="localisation"`` uses the single-label HPA fields and their class; any other value is a
-    metadata column. The silhouette is computed on the embedding features, not on the 2-D map.
+    ``by="localisation"`` uses the single-label HPA fields and their class, only those of ``classes``
+    when given (the highlighted clusters of Figure A); any other value is a metadata column. The
+    silhouette is computed on the embedding features, not on the 2-D map.
     """
     if by == "localisation":
         labels = localisation_labels(profiles)
         keep = (labels != MULTI_LABEL).to_numpy()
         what = "localisation, single-label fields"
+        if classes:
+            keep = keep & labels.isin(classes).to_numpy()
+            what += f" of the {len(classes)} highlighted classes"
+    elif classes:
+        raise ValueError(f"panel_silhouette: classes select localisation classes; not valid with by={by!r}")
     else:
         require_metadata(profiles, [by], source="panel_silhouette")
         labels, keep, what = profiles[by].astype(str), np.ones(len(profiles), dtype=bool), by.removeprefix("Metadata_")
@@ -220,10 +228,13 @@ def _panel(
     """One UMAP panel coloured by column ``by`` (``"localisation"``: HPA labels), with its silhouette."""
     _check_pair(coords, profiles, name=f"panel {title!r}")
     score, what = panel_silhouette(profiles, by=by, sample_size=sample_size)
+    note = f"silhouette ({what}, cosine): {score:.3f}"
     if by == "localisation":
+        if highlight:
+            score, what = panel_silhouette(profiles, by=by, classes=highlight, sample_size=sample_size)
+            note += f"\n{what}: {score:.3f}"
         labels = localisation_labels(coords)
         coords, by = coords.assign(**{labels.name: labels}), labels.name
-    note = f"silhouette ({what}, cosine): {score:.3f}"
     plot_umap(coords, color_col=by, highlight=highlight, title=title, ax=ax, note=note)
 
 
@@ -246,8 +257,8 @@ def figure_a(
     coords_after
         UMAP of ``profiles`` (same rows), with ``Metadata_Target`` and ``Metadata_class_list``.
     profiles
-        The corrected (e.g. Harmony) embeddings the UMAP was computed from; the silhouette of the
-        single-label localisation classes is computed on their features.
+        The corrected (e.g. Harmony) embeddings the UMAP was computed from; the silhouettes of the
+        single-label localisation classes (all, and the ``highlight`` ones) are computed on their features.
     highlight
         Localisation classes drawn in colour (the supplement's nucleoplasm, cytosol, microtubules,
         mitochondria); the other fields are grey.

@@ -16,12 +16,14 @@ from celldino_utils.evaluate.heterogeneity import heterogeneity_score
 from celldino_utils.io.channels import CELLPAINTING, HPA_KAGGLE
 from celldino_utils.io.profiles import to_profiles
 from celldino_utils.plot import (
+    FIGURE_A_CLASSES,
     cluster_order,
     figure_a,
     figure_b,
     figure_c,
     figure_d,
     localisation_labels,
+    panel_silhouette,
     plot_umap,
 )
 from celldino_utils.plot.umap import UMAP_COLUMNS
@@ -95,6 +97,17 @@ def test_figure_a_annotates_the_localisation_silhouette() -> None:
     (note,) = [t for t in _texts(figure) if "silhouette" in t]
     single = profiles.assign(Metadata_loc=localisation_labels(profiles)).query("Metadata_loc != 'multi-label'")
     assert f"{silhouette(single, label_col='Metadata_loc'):.3f}" in note
+    highlighted = single[single["Metadata_loc"].isin(FIGURE_A_CLASSES)]
+    assert set(single["Metadata_loc"]) - set(highlighted["Metadata_loc"]) == {"Golgi apparatus"}  # class 7
+    assert f"highlighted classes: {silhouette(highlighted, label_col='Metadata_loc'):.3f}" in note
+
+
+def test_panel_silhouette_classes_only_for_localisation() -> None:
+    profiles = _hpa()
+    _, what = panel_silhouette(profiles, by="localisation", classes=("Nucleoplasm", "Cytosol"))
+    assert what == "localisation, single-label fields of the 2 highlighted classes"
+    with pytest.raises(ValueError, match="Metadata_cell_line"):
+        panel_silhouette(profiles, by="Metadata_cell_line", classes=("Nucleoplasm",))
 
 
 def test_figure_b_has_cell_line_and_localisation_panels() -> None:
