@@ -197,6 +197,13 @@ def anchor_points(layout: CellLayout, *, rng: np.random.Generator, reach: float 
     return points
 
 
+def cell_at(layout: CellLayout, points: np.ndarray) -> np.ndarray:
+    """Label of the cell at each (N, 2) (y, x) point, 0 on background; points off the image take the nearest edge."""
+    iy = np.clip(np.rint(points[:, 0]).astype(int), 0, layout.cells.shape[0] - 1)
+    ix = np.clip(np.rint(points[:, 1]).astype(int), 0, layout.cells.shape[1] - 1)
+    return layout.cells[iy, ix]
+
+
 def boundary_rim(layout: CellLayout, *, part: str = "cell", width: float = 1.0) -> np.ndarray:
     """(H, W) band of about ``width`` px just inside each cell (``part="cell"``) or nucleus boundary, peak 1."""
     if part not in ("cell", "nucleus"):
@@ -230,9 +237,7 @@ def draw_walks(
 ) -> np.ndarray:
     """(H, W) image of persistent random walks of ``length`` px (filaments, tubules) from (N, 2) ``starts``,
     each confined to the cell it starts in (walks starting outside cells are dropped); peak about 1."""
-    iy = np.clip(np.rint(starts[:, 0]).astype(int), 0, layout.cells.shape[0] - 1)
-    ix = np.clip(np.rint(starts[:, 1]).astype(int), 0, layout.cells.shape[1] - 1)
-    ids = layout.cells[iy, ix]
+    ids = cell_at(layout, starts)
     keep = ids > 0
     points, alive = random_walks(
         starts[keep],

@@ -20,6 +20,7 @@ from celldino_utils.synthetic._draw import (
     CellLayout,
     anchor_points,
     boundary_rim,
+    cell_at,
     draw_puncta,
     draw_walks,
     reticular_network,
@@ -57,31 +58,127 @@ CELL_LINE_LOOKS: MappingProxyType = MappingProxyType(
     {
         # large flat cells, long straight microtubules radiating from the centrosome, fine ER
         "U2OS": CellLineLook(
-            1.15, 1.6, 0.12, 0.2, 0.40, (1.00, 1.00, 0.80, 0.75), 0.02, 0.0, 2.2, 0.25, 0.1, 0.1, (2, 4)
+            size=1.15,
+            elongation=1.6,
+            irregularity=0.12,
+            density=0.2,
+            nucleus_fraction=0.4,
+            stains=(1.0, 1.0, 0.8, 0.75),
+            filament_turn=0.02,
+            filament_alignment=0.0,
+            filament_density=2.2,
+            er_mesh=0.25,
+            er_perinuclear=0.1,
+            chromatin=0.1,
+            nucleoli=(2, 4),
         ),
-        # compact epithelial cells, short curly cortical filaments, coarse ER, granular chromatin
+        # compact epithelial cells, curly microtubules, coarse ER, granular chromatin, few big nucleoli
         "A431": CellLineLook(
-            0.90, 1.1, 0.05, 0.75, 0.50, (0.55, 0.85, 1.10, 1.05), 0.30, 0.0, 1.6, 0.55, 0.3, 0.45, (1, 2)
+            size=0.9,
+            elongation=1.1,
+            irregularity=0.05,
+            density=0.75,
+            nucleus_fraction=0.5,
+            stains=(0.55, 0.85, 1.1, 1.05),
+            filament_turn=0.3,
+            filament_alignment=0.0,
+            filament_density=1.6,
+            er_mesh=0.55,
+            er_perinuclear=0.3,
+            chromatin=0.45,
+            nucleoli=(1, 2),
         ),
         # spindly glial cells, microtubule bundles along the long axis, perinuclear ER
         "U251MG": CellLineLook(
-            1.05, 2.4, 0.22, 0.45, 0.36, (0.90, 1.10, 0.65, 0.55), 0.01, 0.85, 2.6, 0.3, 0.6, 0.2, (3, 5)
+            size=1.05,
+            elongation=2.4,
+            irregularity=0.22,
+            density=0.45,
+            nucleus_fraction=0.36,
+            stains=(0.9, 1.1, 0.65, 0.55),
+            filament_turn=0.01,
+            filament_alignment=0.85,
+            filament_density=2.6,
+            er_mesh=0.3,
+            er_perinuclear=0.6,
+            chromatin=0.2,
+            nucleoli=(3, 5),
         ),
         # small crowded cells, few filaments, ER packed round a large speckled nucleus
         "HEK293": CellLineLook(
-            0.75, 1.2, 0.08, 0.95, 0.58, (0.65, 0.75, 1.20, 0.85), 0.12, 0.0, 0.8, 0.4, 0.9, 0.35, (4, 7)
+            size=0.75,
+            elongation=1.2,
+            irregularity=0.08,
+            density=0.95,
+            nucleus_fraction=0.58,
+            stains=(0.65, 0.75, 1.2, 0.85),
+            filament_turn=0.12,
+            filament_alignment=0.0,
+            filament_density=0.8,
+            er_mesh=0.4,
+            er_perinuclear=0.9,
+            chromatin=0.35,
+            nucleoli=(4, 7),
         ),
         "MCF7": CellLineLook(
-            0.95, 1.25, 0.10, 0.65, 0.50, (0.70, 0.90, 1.00, 1.00), 0.15, 0.1, 1.8, 0.45, 0.4, 0.3, (2, 3)
+            size=0.95,
+            elongation=1.25,
+            irregularity=0.1,
+            density=0.65,
+            nucleus_fraction=0.5,
+            stains=(0.7, 0.9, 1.0, 1.0),
+            filament_turn=0.15,
+            filament_alignment=0.1,
+            filament_density=1.8,
+            er_mesh=0.45,
+            er_perinuclear=0.4,
+            chromatin=0.3,
+            nucleoli=(2, 3),
         ),
         "HeLa": CellLineLook(
-            1.00, 1.40, 0.15, 0.50, 0.42, (0.85, 0.95, 0.90, 0.70), 0.06, 0.2, 2.0, 0.3, 0.2, 0.15, (2, 5)
+            size=1.0,
+            elongation=1.4,
+            irregularity=0.15,
+            density=0.5,
+            nucleus_fraction=0.42,
+            stains=(0.85, 0.95, 0.9, 0.7),
+            filament_turn=0.06,
+            filament_alignment=0.2,
+            filament_density=2.0,
+            er_mesh=0.3,
+            er_perinuclear=0.2,
+            chromatin=0.15,
+            nucleoli=(2, 5),
         ),
         "CACO2": CellLineLook(
-            0.85, 1.10, 0.06, 0.85, 0.52, (0.60, 0.80, 1.05, 1.10), 0.2, 0.0, 1.4, 0.5, 0.5, 0.4, (1, 3)
+            size=0.85,
+            elongation=1.1,
+            irregularity=0.06,
+            density=0.85,
+            nucleus_fraction=0.52,
+            stains=(0.6, 0.8, 1.05, 1.1),
+            filament_turn=0.2,
+            filament_alignment=0.0,
+            filament_density=1.4,
+            er_mesh=0.5,
+            er_perinuclear=0.5,
+            chromatin=0.4,
+            nucleoli=(1, 3),
         ),
         "RT4": CellLineLook(
-            0.90, 1.30, 0.10, 0.70, 0.48, (0.75, 1.05, 0.95, 0.90), 0.1, 0.3, 1.7, 0.35, 0.7, 0.25, (3, 4)
+            size=0.9,
+            elongation=1.3,
+            irregularity=0.1,
+            density=0.7,
+            nucleus_fraction=0.48,
+            stains=(0.75, 1.05, 0.95, 0.9),
+            filament_turn=0.1,
+            filament_alignment=0.3,
+            filament_density=1.7,
+            er_mesh=0.35,
+            er_perinuclear=0.7,
+            chromatin=0.25,
+            nucleoli=(3, 4),
         ),
     }
 )
@@ -144,10 +241,7 @@ def _microtubules(
     starts = np.repeat(anchors, n_radiating, axis=0) + rng.normal(0.0, 1.0, (n_radiating.sum(), 2))
     angles = rng.uniform(0.0, 2 * np.pi, len(starts))
     spread = sample_points(cyto, int(n_fil.sum() - n_radiating.sum() + n_fil.sum() // 2), rng=rng)
-    ids = layout.cells[
-        np.clip(np.rint(spread[:, 0]).astype(int), 0, layout.cells.shape[0] - 1),
-        np.clip(np.rint(spread[:, 1]).astype(int), 0, layout.cells.shape[1] - 1),
-    ]
+    ids = cell_at(layout, spread)
     axis = np.array([0.0] + [s.angle for s in layout.shapes])[ids] + np.pi * rng.integers(0, 2, len(ids))
     aligned = rng.random(len(ids)) < look.filament_alignment
     spread_angles = np.where(aligned, axis + rng.normal(0.0, 0.1, len(ids)), rng.uniform(0.0, 2 * np.pi, len(ids)))
@@ -207,9 +301,7 @@ def _tubules(
 def _actin(c: PatternContext, rng: np.random.Generator) -> np.ndarray:
     """Straight stress fibres along each cell's long axis plus the cortical rim."""
     starts = sample_points(c.cyto + c.nuc, 12 * len(c.layout.shapes), rng=rng)
-    ids = c.layout.cells[
-        np.clip(np.rint(starts[:, 0]).astype(int), 0, None), np.clip(np.rint(starts[:, 1]).astype(int), 0, None)
-    ]
+    ids = cell_at(c.layout, starts)
     axis = np.array([0.0] + [s.angle for s in c.layout.shapes])[ids] + rng.normal(0.0, 0.1, len(ids))
     angles = axis + np.pi * rng.integers(0, 2, len(ids))
     fibres = draw_walks(c.layout, starts, angles, rng=rng, length=2.0 * c.unit, turn_sd=0.01, blur=0.6)
