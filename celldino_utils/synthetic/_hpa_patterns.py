@@ -54,134 +54,26 @@ class CellLineLook:
     nucleoli: tuple[int, int]  # min, max nucleoli per nucleus
 
 
-CELL_LINE_LOOKS: MappingProxyType = MappingProxyType(
-    {
-        # large flat cells, long straight microtubules radiating from the centrosome, fine ER
-        "U2OS": CellLineLook(
-            size=1.15,
-            elongation=1.6,
-            irregularity=0.12,
-            density=0.2,
-            nucleus_fraction=0.4,
-            stains=(1.0, 1.0, 0.8, 0.75),
-            filament_turn=0.02,
-            filament_alignment=0.0,
-            filament_density=2.2,
-            er_mesh=0.25,
-            er_perinuclear=0.1,
-            chromatin=0.1,
-            nucleoli=(2, 4),
-        ),
-        # compact epithelial cells, curly microtubules, coarse ER, granular chromatin, few big nucleoli
-        "A431": CellLineLook(
-            size=0.9,
-            elongation=1.1,
-            irregularity=0.05,
-            density=0.75,
-            nucleus_fraction=0.5,
-            stains=(0.55, 0.85, 1.1, 1.05),
-            filament_turn=0.3,
-            filament_alignment=0.0,
-            filament_density=1.6,
-            er_mesh=0.55,
-            er_perinuclear=0.3,
-            chromatin=0.45,
-            nucleoli=(1, 2),
-        ),
-        # spindly glial cells, microtubule bundles along the long axis, perinuclear ER
-        "U251MG": CellLineLook(
-            size=1.05,
-            elongation=2.4,
-            irregularity=0.22,
-            density=0.45,
-            nucleus_fraction=0.36,
-            stains=(0.9, 1.1, 0.65, 0.55),
-            filament_turn=0.01,
-            filament_alignment=0.85,
-            filament_density=2.6,
-            er_mesh=0.3,
-            er_perinuclear=0.6,
-            chromatin=0.2,
-            nucleoli=(3, 5),
-        ),
-        # small crowded cells, few filaments, ER packed round a large speckled nucleus
-        "HEK293": CellLineLook(
-            size=0.75,
-            elongation=1.2,
-            irregularity=0.08,
-            density=0.95,
-            nucleus_fraction=0.58,
-            stains=(0.65, 0.75, 1.2, 0.85),
-            filament_turn=0.12,
-            filament_alignment=0.0,
-            filament_density=0.8,
-            er_mesh=0.4,
-            er_perinuclear=0.9,
-            chromatin=0.35,
-            nucleoli=(4, 7),
-        ),
-        "MCF7": CellLineLook(
-            size=0.95,
-            elongation=1.25,
-            irregularity=0.1,
-            density=0.65,
-            nucleus_fraction=0.5,
-            stains=(0.7, 0.9, 1.0, 1.0),
-            filament_turn=0.15,
-            filament_alignment=0.1,
-            filament_density=1.8,
-            er_mesh=0.45,
-            er_perinuclear=0.4,
-            chromatin=0.3,
-            nucleoli=(2, 3),
-        ),
-        "HeLa": CellLineLook(
-            size=1.0,
-            elongation=1.4,
-            irregularity=0.15,
-            density=0.5,
-            nucleus_fraction=0.42,
-            stains=(0.85, 0.95, 0.9, 0.7),
-            filament_turn=0.06,
-            filament_alignment=0.2,
-            filament_density=2.0,
-            er_mesh=0.3,
-            er_perinuclear=0.2,
-            chromatin=0.15,
-            nucleoli=(2, 5),
-        ),
-        "CACO2": CellLineLook(
-            size=0.85,
-            elongation=1.1,
-            irregularity=0.06,
-            density=0.85,
-            nucleus_fraction=0.52,
-            stains=(0.6, 0.8, 1.05, 1.1),
-            filament_turn=0.2,
-            filament_alignment=0.0,
-            filament_density=1.4,
-            er_mesh=0.5,
-            er_perinuclear=0.5,
-            chromatin=0.4,
-            nucleoli=(1, 3),
-        ),
-        "RT4": CellLineLook(
-            size=0.9,
-            elongation=1.3,
-            irregularity=0.1,
-            density=0.7,
-            nucleus_fraction=0.48,
-            stains=(0.75, 1.05, 0.95, 0.9),
-            filament_turn=0.1,
-            filament_alignment=0.3,
-            filament_density=1.7,
-            er_mesh=0.35,
-            er_perinuclear=0.7,
-            chromatin=0.25,
-            nucleoli=(3, 4),
-        ),
-    }
-)
+# One row per cell line, in the field order of ``CellLineLook``. U2OS: large flat cells, long straight microtubules
+# radiating from the centrosome, fine ER. A431: compact epithelial cells, curly microtubules, coarse ER, granular
+# chromatin, few big nucleoli. U251MG: spindly glial cells, microtubule bundles along the long axis, perinuclear ER.
+# HEK293: small crowded cells, few filaments, ER packed round a large speckled nucleus.
+# fmt: off
+CELL_LINE_LOOKS: MappingProxyType = MappingProxyType({
+    name: CellLineLook(*row)
+    for name, row in {
+        #          size  elong irreg dens  nuc   stains: MT prot DNA ER    turn  align fil  mesh  peri chrom nucleoli
+        "U2OS":   (1.15, 1.60, 0.12, 0.20, 0.40, (1.00, 1.00, 0.80, 0.75), 0.02, 0.00, 2.2, 0.25, 0.1, 0.10, (2, 4)),
+        "A431":   (0.90, 1.10, 0.05, 0.75, 0.50, (0.55, 0.85, 1.10, 1.05), 0.30, 0.00, 1.6, 0.55, 0.3, 0.45, (1, 2)),
+        "U251MG": (1.05, 2.40, 0.22, 0.45, 0.36, (0.90, 1.10, 0.65, 0.55), 0.01, 0.85, 2.6, 0.30, 0.6, 0.20, (3, 5)),
+        "HEK293": (0.75, 1.20, 0.08, 0.95, 0.58, (0.65, 0.75, 1.20, 0.85), 0.12, 0.00, 0.8, 0.40, 0.9, 0.35, (4, 7)),
+        "MCF7":   (0.95, 1.25, 0.10, 0.65, 0.50, (0.70, 0.90, 1.00, 1.00), 0.15, 0.10, 1.8, 0.45, 0.4, 0.30, (2, 3)),
+        "HeLa":   (1.00, 1.40, 0.15, 0.50, 0.42, (0.85, 0.95, 0.90, 0.70), 0.06, 0.20, 2.0, 0.30, 0.2, 0.15, (2, 5)),
+        "CACO2":  (0.85, 1.10, 0.06, 0.85, 0.52, (0.60, 0.80, 1.05, 1.10), 0.20, 0.00, 1.4, 0.50, 0.5, 0.40, (1, 3)),
+        "RT4":    (0.90, 1.30, 0.10, 0.70, 0.48, (0.75, 1.05, 0.95, 0.90), 0.10, 0.30, 1.7, 0.35, 0.7, 0.25, (3, 4)),
+    }.items()
+})
+# fmt: on
 
 
 @dataclass(frozen=True)
