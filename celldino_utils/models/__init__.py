@@ -1,16 +1,39 @@
-"""Backbones: timm ViTs over all channels or a bag of channels, and loading of foreign weights."""
+"""Backbones: timm ViTs over all channels or a bag of channels, the released models by name, foreign weights."""
 
 from celldino_utils.models.backbone import ARCHITECTURES, CHANNEL_MODES, BagOfChannels, ViTBackbone, build_backbone
+from celldino_utils.models.features import FEATURE_RECIPES, TokenFeatures
+from celldino_utils.models.released import (
+    RELEASED_MODELS,
+    ReleasedModel,
+    build_released_backbone,
+    default_weights_path,
+    find_released_weights,
+    get_released_model,
+    is_released_model,
+    load_released_model,
+    released_models_table,
+)
 from celldino_utils.models.weights import BRANCHES, adapt_backbone_state, extract_backbone_state, load_backbone_weights
 
 __all__ = [
     "ARCHITECTURES",
     "BRANCHES",
     "CHANNEL_MODES",
+    "FEATURE_RECIPES",
+    "RELEASED_MODELS",
     "BagOfChannels",
+    "ReleasedModel",
+    "TokenFeatures",
     "ViTBackbone",
     "adapt_backbone_state",
     "build_backbone",
+    "build_released_backbone",
+    "default_weights_path",
     "extract_backbone_state",
+    "find_released_weights",
+    "get_released_model",
+    "is_released_model",
     "load_backbone_weights",
+    "load_released_model",
+    "released_models_table",
 ]

@@ -12,8 +12,11 @@ keeps one in the backbone) and the channel handling of SPEC §2.
 
 from __future__ import annotations
 
+import math
+
 import timm
 import torch
+import torch.nn.functional as F
 from timm.models.vision_transformer import VisionTransformer
 from torch import nn
 
@@ -35,6 +38,14 @@ class ViTBackbone(nn.Module):
     vit
         A timm ``VisionTransformer`` built with ``num_classes=0`` and ``dynamic_img_size=True``
         (global and local crops have different sizes).
+
+    Attributes
+    ----------
+    pos_embed_offset : float or None
+        None: at another input size the position embeddings are resampled as timm does (bicubic to the
+        new grid, antialiased). A number: as the official dinov2 backbone does, bicubic by the scale factor
+        ``(n + offset) / M`` without antialiasing (``interpolate_offset``), which released models need
+        to give the official embeddings.
     """
 
     channel_mode = "all"
@@ -46,6 +57,7 @@ class ViTBackbone(nn.Module):
         self.patch_size: int = vit.patch_embed.patch_size[0]
         self.num_prefix_tokens: int = vit.num_prefix_tokens
         self.mask_token = nn.Parameter(torch.zeros(1, vit.embed_dim))
+        self.pos_embed_offset: float | None = None
 
     @property
     def in_chans(self) -> int:
@@ -78,6 +90,25 @@ class ViTBackbone(nn.Module):
         torch.Tensor
             ``(V, P + N, D)``: ``P`` prefix tokens (class token first), then the patch tokens.
         """
+        return self.vit.norm(self.vit.blocks(self._prepare_tokens(views, masks=masks)))
+
+    def forward_last_blocks(self, views: torch.Tensor, *, n_blocks: int = 1) -> list[torch.Tensor]:
+        """Normalised tokens ``(V, P + N, D)`` after each of the last ``n_blocks`` blocks, the last one last.
+
+        The official linear-probe input (dinov2 ``get_intermediate_layers(x, n, norm=True)``).
+        """
+        blocks = list(self.vit.blocks)
+        if not 1 <= n_blocks <= len(blocks):
+            raise ValueError(f"n_blocks: must be between 1 and {len(blocks)}, got {n_blocks}")
+        tokens, outputs = self._prepare_tokens(views), []
+        for i, block in enumerate(blocks):
+            tokens = block(tokens)
+            if i >= len(blocks) - n_blocks:
+                outputs.append(self.vit.norm(tokens))
+        return outputs
+
+    def _prepare_tokens(self, views: torch.Tensor, *, masks: torch.Tensor | None = None) -> torch.Tensor:
+        """Patch embedding, mask tokens, prefix tokens and position embeddings: ``(V, P + N, D)``."""
         x = self.vit.patch_embed(views)  # (V, h, w, D) with dynamic_img_size
         if masks is not None:
             if masks.shape != (x.shape[0], x.shape[1] * x.shape[2]):
@@ -85,11 +116,32 @@ class ViTBackbone(nn.Module):
                     f"masks: expected shape {(x.shape[0], x.shape[1] * x.shape[2])}, got {tuple(masks.shape)}"
                 )
             x = torch.where(masks.view(*x.shape[:3], 1), self.mask_token.to(x.dtype), x)
-        x = self.vit._pos_embed(x)
+        if self.pos_embed_offset is None:
+            x = self.vit._pos_embed(x)
+        else:
+            x = self._pos_embed_with_offset(x)
         x = self.vit.patch_drop(x)
-        x = self.vit.norm_pre(x)
-        x = self.vit.blocks(x)
-        return self.vit.norm(x)
+        return self.vit.norm_pre(x)
+
+    def _pos_embed_with_offset(self, x: torch.Tensor) -> torch.Tensor:
+        """Prefix tokens and position embeddings resampled as dinov2 does (``interpolate_offset``), ``(V, P + N, D)``.
+
+        The ``M x M`` grid goes to the input's ``h x w`` patches by bicubic interpolation with the scale factor
+        ``((h + offset) / M, (w + offset) / M)``, no antialiasing; the class token's embedding is kept.
+        """
+        v, h, w, dim = x.shape
+        pos_embed = self.vit.pos_embed
+        prefix, grid = pos_embed[:, : self.num_prefix_tokens], pos_embed[:, self.num_prefix_tokens :]
+        side = math.isqrt(grid.shape[1])
+        if (h, w) != (side, side):
+            offset = float(self.pos_embed_offset)
+            square = grid.float().reshape(1, side, side, dim).permute(0, 3, 1, 2)
+            scale = ((h + offset) / side, (w + offset) / side)
+            square = F.interpolate(square, scale_factor=scale, mode="bicubic", antialias=False)
+            grid = square.permute(0, 2, 3, 1).reshape(1, h * w, dim).to(pos_embed.dtype)
+        prefix_tokens = self.vit.cls_token.expand(v, -1, -1)
+        tokens = torch.cat([prefix_tokens, x.reshape(v, h * w, dim)], dim=1)
+        return self.vit.pos_drop(tokens + torch.cat([prefix, grid], dim=1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Embeddings ``(B, E)`` of images ``(B, C, H, W)``: the class token, ``E = D``."""

@@ -20,6 +20,7 @@ from timm.layers import resample_abs_pos_embed
 from timm.models import adapt_input_conv
 
 from celldino_utils.models.backbone import ViTBackbone
+from celldino_utils.models.released import get_released_model, is_released_model, released_weights_file
 
 _CONTAINERS = ("model", "state_dict", "teacher")
 BRANCHES: tuple[str, ...] = ("teacher", "student")
@@ -108,19 +109,24 @@ def adapt_backbone_state(
 
 
 def load_backbone_weights(model: ViTBackbone, path: str | Path, *, branch: str = "teacher") -> ViTBackbone:
-    """Load a local checkpoint's backbone into ``model`` (in place) and return the model.
+    """Load a local checkpoint's backbone into ``model`` (in place), adapting shapes, and return the model.
 
-    The file is read with ``torch.load(..., weights_only=True)``; nothing is downloaded.
+    The file is read with ``torch.load(..., weights_only=True)``; nothing is downloaded. This is how
+    training starts from other weights (``student.init``); to embed with a released model as released,
+    use :func:`celldino_utils.models.load_released_model`, which loads strictly.
 
     Parameters
     ----------
     model
         A backbone from :func:`celldino_utils.models.build_backbone`.
     path
-        Our checkpoint, a dinov2/Cell-DINO training checkpoint or teacher export, or a bare backbone state dict.
+        Our checkpoint, a dinov2/Cell-DINO training checkpoint or teacher export, a bare backbone state dict,
+        or the name of a released model (``dinov2_vits14``...), read from its default weights path.
     branch
         ``teacher`` or ``student``, for checkpoints that hold both.
     """
+    if is_released_model(path):
+        path = released_weights_file(get_released_model(str(path)))
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file not found: {path}")

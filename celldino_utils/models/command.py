@@ -1,0 +1,23 @@
+"""``celldino models``: the released models that ``--model`` and checkpoint parameters accept by name."""
+
+from __future__ import annotations
+
+import argparse
+
+from celldino_utils.models.released import released_models_table
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the registry, one block per model."""
+    for row in released_models_table().to_dict("records"):
+        print(f"{row['name']}\n  {row['architecture']}, {row['crop px']} px; channels: {row['channels']}")
+        print(f"  trained on: {row['trained on']}")
+        status = "found" if row["found"] else "not found"
+        print(f"  weights: {row['weights file']} ({status})\n  source: {row['source']} ({row['licence']})")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``models`` subcommand to the ``celldino`` command."""
+    parser = subparsers.add_parser("models", help="list the released models that --model accepts by name")
+    parser.set_defaults(func=run)

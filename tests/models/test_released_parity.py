@@ -1,0 +1,48 @@
+"""Released models by name give the official Cell-DINO embeddings, at the native size and at another one.
+
+The ViT-L cases load about 300 M parameters each and run in well under a minute on two cores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from celldino_utils.models import TokenFeatures, load_released_model
+
+from .released_fixtures import case_model, official_inputs, parity_cases, save_official_weights
+
+TOLERANCE = 1e-5  # max abs difference allowed against the official code
+
+
+@pytest.mark.parametrize("name", list(parity_cases()))
+def test_released_model_matches_the_official_code_at_every_size(name: str, tmp_path: Path) -> None:
+    case = parity_cases()[name]
+    weights = save_official_weights(case, tmp_path)
+    model = load_released_model(case_model(case), weights=weights)
+    features = TokenFeatures(model, recipe="cls+patch_mean")
+    dim = model.embedding_dim(case["input_channels"])
+    for expected in case["outputs"]:
+        images = official_inputs(case, expected["size"])
+        with torch.inference_mode():
+            cls, patch_mean = features(images).split(dim, dim=1)
+            forward = model(images)
+        assert torch.equal(forward, cls), "forward() is the class token after the final norm"
+        for got, key in ((cls, "cls"), (patch_mean, "patch_mean")):
+            error = (got - torch.tensor(expected[key])).abs().max().item()
+            assert error <= TOLERANCE, f"{name} at {expected['size']} px: {key} differs by {error:.2e}"
+        del images
+
+
+def test_timm_resampling_would_not_match_at_another_size(tmp_path: Path) -> None:
+    """The check above can fail: timm's own resampling of the position grid is off by about 1e-3."""
+    case = parity_cases()["vit_tiny_p16_4ch"]
+    model = load_released_model(case_model(case), weights=save_official_weights(case, tmp_path))
+    native, other = case["outputs"]
+    model.pos_embed_offset = None
+    with torch.inference_mode():
+        same = (model(official_inputs(case, native["size"])) - torch.tensor(native["cls"])).abs().max().item()
+        off = (model(official_inputs(case, other["size"])) - torch.tensor(other["cls"])).abs().max().item()
+    assert same <= TOLERANCE and off > 100 * TOLERANCE
