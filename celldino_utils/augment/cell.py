@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 
 _EPS = 1e-7
+#: Resampling modes of :func:`resize_shorter_side` (the official evaluation resizes bicubic).
+INTERPOLATIONS: tuple[str, ...] = ("bilinear", "bicubic")
 
 
 def uniform(low: float, high: float, *, generator: torch.Generator) -> float:
@@ -137,9 +139,11 @@ def center_crop(image: torch.Tensor, *, size: int) -> torch.Tensor:
     return image[..., top : top + size, left : left + size]
 
 
-def resize_shorter_side(image: torch.Tensor, *, size: int) -> torch.Tensor:
-    """Resize ``(C, H, W)`` so that its shorter side is ``size`` (bilinear, antialiased)."""
+def resize_shorter_side(image: torch.Tensor, *, size: int, interpolation: str = "bilinear") -> torch.Tensor:
+    """Resize ``(C, H, W)`` so that its shorter side is ``size`` (``bilinear`` or ``bicubic``, antialiased)."""
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation: unknown mode {interpolation!r}; choose one of {list(INTERPOLATIONS)}")
     height, width = image.shape[-2:]
     factor = size / min(height, width)
     new = (max(1, round(height * factor)), max(1, round(width * factor)))
-    return F.interpolate(image[None], size=new, mode="bilinear", antialias=True, align_corners=False)[0]
+    return F.interpolate(image[None], size=new, mode=interpolation, antialias=True, align_corners=False)[0]

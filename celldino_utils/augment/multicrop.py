@@ -121,11 +121,16 @@ class EvalTransform:
         Side of the centre crop; None keeps the whole (resized) image.
     resize_size
         Shorter side after resizing; None or 0 for no resize.
+    interpolation
+        ``bilinear`` or ``bicubic`` (the official evaluation's), both antialiased.
     """
 
-    def __init__(self, *, crop_size: int | None = None, resize_size: int | None = None) -> None:
+    def __init__(
+        self, *, crop_size: int | None = None, resize_size: int | None = None, interpolation: str = "bilinear"
+    ) -> None:
         self.crop_size = crop_size
         self.resize_size = resize_size or None
+        self.interpolation = interpolation
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
         """``(C, H, W)`` in [0, 1] -> self-normalised ``(C, crop_size, crop_size)``."""
@@ -133,7 +138,7 @@ class EvalTransform:
             raise ValueError(f"image: expected shape (C, H, W), got {tuple(image.shape)}")
         image = image.float()
         if self.resize_size is not None:
-            image = resize_shorter_side(image, size=self.resize_size)
+            image = resize_shorter_side(image, size=self.resize_size, interpolation=self.interpolation)
         if self.crop_size is not None:
             image = center_crop(image, size=self.crop_size)
         return self_normalize(image)

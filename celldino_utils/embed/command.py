@@ -1,5 +1,8 @@
 """``celldino embed``: fields of view or single cells of a data set into a Parquet profile file.
 
+``--model NAME --weights FILE`` embeds with a released model (its architecture comes from the name);
+``--checkpoint FILE`` with a checkpoint of our training.
+
 Under ``torchrun --nproc_per_node=N -m celldino_utils.embed ...`` each rank embeds its own shards.
 """
 
@@ -8,19 +11,28 @@ from __future__ import annotations
 import argparse
 import sys
 
+from celldino_utils.augment.cell import INTERPOLATIONS
 from celldino_utils.embed.pipeline import LEVELS, embed_data
 from celldino_utils.io import LAYOUTS
+from celldino_utils.models import FEATURE_RECIPES, RELEASED_MODELS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of the embed command."""
     parser.add_argument("--format", required=True, choices=sorted(LAYOUTS), help="on-disk format of the data")
     parser.add_argument("--data-dir", required=True, help="folder of the data set")
-    parser.add_argument("--checkpoint", required=True, help="local checkpoint file, or 'random'")
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument("--model", choices=sorted(RELEASED_MODELS), help="a released model (see: celldino models)")
+    model.add_argument("--checkpoint", help="a checkpoint of our training (or another local one), or 'random'")
+    parser.add_argument("--weights", default=None, help="weights file of --model (default: its default path)")
     parser.add_argument("--level", required=True, choices=LEVELS, help="fields of view or single cells")
     parser.add_argument("--out", required=True, help="output Parquet file")
     parser.add_argument("--crop-size", type=int, default=64, help="single-cell crop side in pixels")
     parser.add_argument("--resize-size", type=int, default=None, help="resize the shorter side before embedding")
+    parser.add_argument("--interpolation", choices=INTERPOLATIONS, default="bilinear", help="resize mode")
+    parser.add_argument("--center-crop", type=int, default=None, help="then embed the centred square of this side")
+    parser.add_argument("--features", choices=FEATURE_RECIPES, default="cls", help="tokens that make the features")
+    parser.add_argument("--n-last-blocks", type=int, default=1, help="class tokens of the last n blocks")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--num-workers", type=int, default=0)
     parser.add_argument("--shard-size", type=int, default=4096, help="rows per resumable shard")
@@ -34,12 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("layerscale", float),
     ):
         parser.add_argument(
-            f"--{key}", type=kind, default=None, help="architecture of a checkpoint without config.yaml"
+            f"--{key}", type=kind, default=None, help="architecture of a --checkpoint without config.yaml"
         )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the embed command from parsed arguments."""
+    if args.weights is not None and args.model is None:
+        raise ValueError("--weights goes with --model (a released model); our checkpoints use --checkpoint")
     architecture = {
         "arch": args.arch,
         "patch_size": args.patch_size,
@@ -50,11 +64,16 @@ def run(args: argparse.Namespace) -> int:
     out = embed_data(
         args.format,
         args.data_dir,
-        checkpoint=args.checkpoint,
+        checkpoint=args.model or args.checkpoint,
+        weights=args.weights,
         level=args.level,
         out=args.out,
         crop_size=args.crop_size,
         resize_size=args.resize_size,
+        interpolation=args.interpolation,
+        center_crop=args.center_crop,
+        feature_recipe=args.features,
+        n_last_blocks=args.n_last_blocks,
         batch_size=args.batch_size,
         num_workers=args.num_workers,
         shard_size=args.shard_size,

@@ -1,4 +1,4 @@
-"""Frozen backbones for embedding: our trained checkpoints, foreign ones (dinov2, Cell-DINO), or random init."""
+"""Frozen backbones for embedding: released models by name, our trained checkpoints, foreign ones, or random init."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from celldino_utils.models import ViTBackbone, build_backbone, load_backbone_weights
+from celldino_utils.config import resolve_path
+from celldino_utils.models import (
+    ViTBackbone,
+    build_backbone,
+    get_released_model,
+    is_released_model,
+    load_backbone_weights,
+    load_released_model,
+)
+from celldino_utils.train.checkpoint import CONFIG_NAME
 
 RANDOM_INIT = "random"
 
@@ -16,13 +25,33 @@ RANDOM_INIT = "random"
 _ARCH_KEYS = ("arch", "patch_size", "channel_mode", "img_size")
 
 
+def resolve_checkpoint(checkpoint: str | Path) -> str | Path:
+    """A checkpoint parameter made usable anywhere: released-model names and ``random`` as given, paths resolved.
+
+    Relative paths are taken under the project root (:func:`celldino_utils.config.resolve_path`).
+    """
+    if str(checkpoint) == RANDOM_INIT or is_released_model(checkpoint):
+        return str(checkpoint)
+    return resolve_path(checkpoint)
+
+
 def checkpoint_architecture(checkpoint: str | Path) -> dict[str, Any]:
-    """The architecture recorded by our training run beside ``checkpoint`` (``config.yaml``), or {} if none.
+    """The architecture of a released model's name, or the one our training recorded beside ``checkpoint``.
 
     Returns ``arch``, ``patch_size``, ``channel_mode``, ``img_size``, ``layerscale`` and ``in_chans``
-    (the channels it was trained on).
+    (the channels it was trained on); {} for a file without our ``config.yaml`` beside it.
     """
-    config = Path(checkpoint).parent / "config.yaml"
+    if is_released_model(checkpoint):
+        released = get_released_model(str(checkpoint))
+        return {
+            "arch": released.arch,
+            "patch_size": released.patch_size,
+            "channel_mode": released.channel_mode,
+            "img_size": released.img_size,
+            "layerscale": 1.0,
+            "in_chans": released.in_chans,
+        }
+    config = Path(checkpoint).parent / CONFIG_NAME
     if not config.exists():
         return {}
     cfg = OmegaConf.load(config)
@@ -41,6 +70,7 @@ def load_embedding_model(
     *,
     in_chans: int,
     seed: int = 0,
+    weights: str | Path | None = None,
     **architecture: Any,
 ) -> tuple[ViTBackbone, dict[str, Any]]:
     """Build a frozen backbone for images of ``in_chans`` channels and load ``checkpoint`` into it.
@@ -48,33 +78,39 @@ def load_embedding_model(
     Parameters
     ----------
     checkpoint
-        Path of a local checkpoint, or ``"random"`` for the same architecture at random init (seeded).
+        The name of a released model (``celldino models``), the path of a local checkpoint, or ``"random"``
+        for the same architecture at random init (seeded).
+    weights
+        The weights file of a released model (default: its default weights path); only with a released name.
     architecture
         ``arch``, ``patch_size``, ``channel_mode``, ``img_size`` (and optionally ``layerscale``): override
-        what our ``config.yaml`` beside the checkpoint says; required for a checkpoint without one
-        (e.g. a released model).
+        what our ``config.yaml`` beside the checkpoint says; required for a checkpoint without one.
+        A released model takes its architecture from its name alone.
 
     Returns
     -------
     (backbone, info)
-        The model in eval mode and the architecture it was built with (plus ``checkpoint``).
+        The model in eval mode and the architecture it was built with (plus ``checkpoint``, and ``weights``
+        for a released model).
 
     Raises
     ------
     ValueError
-        If an architecture key is missing, or the checkpoint was trained on another number of channels
-        than the data has (a bag-of-channels model accepts any number).
+        If an architecture key is missing or given for a released model, or the model was trained on
+        another number of channels than the data have (a bag-of-channels model accepts any number).
     """
+    given = {k: v for k, v in architecture.items() if v is not None}
+    if is_released_model(checkpoint):
+        return _load_released(str(checkpoint), in_chans=in_chans, weights=weights, given=given)
+    if weights is not None:
+        raise ValueError(f"weights: only a released model takes a weights file; {checkpoint} is not one")
     recorded = checkpoint_architecture(checkpoint) if str(checkpoint) != RANDOM_INIT else {}
-    info = {**recorded, **{k: v for k, v in architecture.items() if v is not None}}
+    info = {**recorded, **given}
     missing = [k for k in _ARCH_KEYS if k not in info]
     if missing:
         raise ValueError(f"{checkpoint}: no config.yaml beside it; pass {missing} explicitly")
     trained_on = info.pop("in_chans", None)
-    if info["channel_mode"] == "all" and trained_on is not None and trained_on != in_chans:
-        raise ValueError(
-            f"{checkpoint}: trained on {trained_on} channels, the data have {in_chans}; use a bag-of-channels model"
-        )
+    _check_channels(info["channel_mode"], trained_on, in_chans, name=str(checkpoint))
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         backbone = build_backbone(
@@ -88,3 +124,24 @@ def load_embedding_model(
     if str(checkpoint) != RANDOM_INIT:
         load_backbone_weights(backbone, checkpoint)
     return backbone.eval(), {**info, "checkpoint": str(checkpoint)}
+
+
+def _load_released(
+    name: str, *, in_chans: int, weights: str | Path | None, given: dict[str, Any]
+) -> tuple[ViTBackbone, dict[str, Any]]:
+    """A released model by name, checked against the data's channel count before its weights are read."""
+    if given:
+        raise ValueError(f"{name}: a released model takes its architecture from its name; drop {sorted(given)}")
+    released = get_released_model(name)
+    _check_channels(released.channel_mode, released.in_chans, in_chans, name=name)
+    backbone = load_released_model(released, weights=weights)
+    info = {**checkpoint_architecture(name), "checkpoint": name, "weights": None if weights is None else str(weights)}
+    return backbone, info
+
+
+def _check_channels(channel_mode: str, trained_on: int | None, in_chans: int, *, name: str) -> None:
+    if channel_mode == "all" and trained_on is not None and trained_on != in_chans:
+        raise ValueError(
+            f"{name}: trained on {trained_on} channels, the data have {in_chans}; use a bag-of-channels model "
+            "(channel_adaptive_dino_vitl16, or channel_mode=boc in training)"
+        )

@@ -12,6 +12,7 @@ from celldino_utils.augment import EvalTransform
 from celldino_utils.embed.extract import embed_to_parquet
 from celldino_utils.embed.model import load_embedding_model
 from celldino_utils.io import get_layout, open_cells, open_fields
+from celldino_utils.models import TokenFeatures
 
 LEVELS = ("fov", "cell")
 
@@ -28,8 +29,13 @@ def embed_data(
     checkpoint: str | Path,
     level: str,
     out: str | Path,
+    weights: str | Path | None = None,
     crop_size: int = 64,
     resize_size: int | None = None,
+    interpolation: str = "bilinear",
+    center_crop: int | None = None,
+    feature_recipe: str = "cls",
+    n_last_blocks: int = 1,
     batch_size: int = 64,
     num_workers: int = 0,
     shard_size: int = 4096,
@@ -47,13 +53,19 @@ def embed_data(
     format, data_dir
         Data set to read (``celldino_utils.io.open_fields`` / ``open_cells``).
     checkpoint
-        Local checkpoint, or ``"random"`` for the same architecture at random init.
+        A released model's name (``celldino models``), a local checkpoint, or ``"random"`` for the same
+        architecture at random init.
+    weights
+        The weights file of a released model (default: its default weights path).
     crop_size
         Side of single-cell crops in pixels (``level="cell"``).
-    resize_size
-        Resize the shorter side of each field or crop before embedding; None keeps the native pixel
-        size, which the training crops are made near (on the synthetic HPA fields, embedding at the
-        native 128 px gave a better localisation kNN than resizing to the 64 px crop size).
+    resize_size, interpolation, center_crop
+        The evaluation transform after the division by the dtype range: resize the shorter side
+        (``bilinear`` or ``bicubic``, antialiased; None keeps the native pixel size), then take the centred
+        ``center_crop`` square (None: the whole image), then self-normalise each channel.
+    feature_recipe, n_last_blocks
+        Which tokens make the features (:data:`celldino_utils.models.FEATURE_RECIPES`): the class token,
+        or the class tokens of the last ``n_last_blocks`` blocks followed by the mean patch token.
     architecture
         ``arch``, ``patch_size``, ``channel_mode``, ``img_size``, ``layerscale`` for a checkpoint
         without our ``config.yaml`` beside it.
@@ -72,7 +84,10 @@ def embed_data(
     read_options = read_options or {}
     layout = get_layout(format)
     ctx = init_distributed(device)
-    model, _ = load_embedding_model(checkpoint, in_chans=layout.n_channels, seed=seed, **(architecture or {}))
+    backbone, _ = load_embedding_model(
+        checkpoint, in_chans=layout.n_channels, seed=seed, weights=weights, **(architecture or {})
+    )
+    model = TokenFeatures(backbone, recipe=feature_recipe, n_last_blocks=n_last_blocks)
     if level == "fov":
         dataset = open_fields(format, data_dir, **read_options)
     else:
@@ -90,7 +105,7 @@ def embed_data(
         world_size=ctx.world_size,
         barrier=_barrier,
         progress=progress and ctx.is_main,
-        transform=EvalTransform(resize_size=resize_size),
+        transform=EvalTransform(crop_size=center_crop, resize_size=resize_size, interpolation=interpolation),
         batch_size=batch_size,
         num_workers=num_workers,
         device=ctx.device,

@@ -329,8 +329,8 @@ def finetune_classifier(
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(seed)
         model = FineTuneClassifier(
-            copy.deepcopy(backbone), n_channels=train[0].shape[0], classes=classes, multilabel=multilabel,
-            image_size=resize_size,
+            copy.deepcopy(backbone).requires_grad_(True),  # a released model comes frozen; all of it learns here
+            n_channels=train[0].shape[0], classes=classes, multilabel=multilabel, image_size=resize_size,
         )  # fmt: skip
         with torch.no_grad():
             model.head.bias.copy_(_prior_logits(y_train, n_classes=len(classes), multilabel=multilabel))

@@ -6,11 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from celldino_utils.cli import main
+from celldino_utils.io import datasets as datasets_module
 from celldino_utils.io import open_cells, open_fields, read_profiles
+from celldino_utils.models import build_backbone
 
 from ..layouts import HPA_TAGS, write_png
+from ..models.released_fixtures import parity_cases, save_official_weights
 
 RANDOM_VIT = ["--checkpoint", "random", "--arch", "vit_tiny", "--patch-size", "16", "--img-size", "32"]
 RANDOM_VIT += ["--channel-mode", "all", "--device", "cpu"]
@@ -46,3 +50,33 @@ def test_cellpainting_16_bit_tiffs_are_embedded_cell_by_cell(cellpainting_dir: P
     assert main([*command, "--out", str(out), "--crop-size", "16", *RANDOM_VIT]) == 0
     profiles = read_profiles(out)
     assert len(profiles) == 4 and list(profiles["Metadata_Well"]) == ["A01", "A01", "B02", "B02"]
+
+
+def test_released_model_embeds_cells_by_name_without_architecture_flags(cellpainting_dir: Path, tmp_path: Path) -> None:
+    case = parity_cases()["cell_dino_cp_vits8"]
+    weights = save_official_weights(case, tmp_path)
+    out = tmp_path / "cells.parquet"
+    command = ["embed", "--format", "cellpainting", "--data-dir", str(cellpainting_dir), "--level", "cell"]
+    command += ["--model", "cell_dino_cp_vits8", "--weights", str(weights), "--crop-size", "16", "--out", str(out)]
+    assert main([*command, "--device", "cpu"]) == 0
+    profiles = read_profiles(out)
+    assert len(profiles) == 4 and profiles.filter(like="emb_").shape[1] == 384
+
+
+def test_wrong_weights_fail_before_any_image_is_read(
+    cellpainting_dir: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    vits16 = build_backbone("vit_small", in_chans=5, img_size=128, patch_size=16, layerscale=1.0)
+    torch.save({k.removeprefix("vit."): v for k, v in vits16.state_dict().items()}, tmp_path / "vits16.pth")
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an image was read before the weights were checked")
+
+    monkeypatch.setattr(datasets_module, "read_image", no_reading)
+    monkeypatch.setattr(datasets_module, "stack_channels", no_reading)
+    command = ["embed", "--format", "cellpainting", "--data-dir", str(cellpainting_dir), "--level", "cell"]
+    command += ["--model", "cell_dino_cp_vits8", "--weights", str(tmp_path / "vits16.pth")]
+    assert main([*command, "--out", str(tmp_path / "x.parquet"), "--device", "cpu"]) == 2
+    error = capsys.readouterr().err
+    assert "'pos_embed' has shape (1, 65, 384), the model expects (1, 257, 384)" in error
+    assert "(and 1 more: 'patch_embed.proj.weight')" in error

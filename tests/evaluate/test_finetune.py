@@ -115,16 +115,18 @@ def test_multilabel_reaches_high_f1() -> None:
     assert result["classes"] == ["0", "1", "2"]
 
 
-def test_vit_is_trained_whole_and_input_backbone_untouched(fields: _ToyFields) -> None:
+@pytest.mark.parametrize("frozen", [False, True], ids=["trainable", "frozen"])  # released models come frozen
+def test_vit_is_trained_whole_and_input_backbone_untouched(fields: _ToyFields, frozen: bool) -> None:
     torch.manual_seed(0)
     vit = ViTBackbone(
         timm.create_model(ARCHITECTURES["vit_tiny"], num_classes=0, in_chans=2, img_size=SIZE, patch_size=8, depth=2)
-    )
+    ).requires_grad_(not frozen)
     before = {k: v.clone() for k, v in vit.state_dict().items()}
     options = FAST | {"epochs": 2, "lr_backbone": 1e-3, "lr_head": 1e-2, "layer_decay": 0.75}
     train, val = _Subset(fields, range(0, 48)), _Subset(fields, range(48, 64))
     model, history = finetune_classifier(vit, train, val, label_col="Metadata_cell_line", multilabel=False, **options)
     assert all(torch.equal(before[k], v) for k, v in vit.state_dict().items())
+    assert all(p.requires_grad is not frozen for p in vit.parameters())
     tuned = model.backbone.state_dict()
     for name in ("vit.patch_embed.proj.weight", "vit.blocks.0.attn.qkv.weight", "vit.blocks.1.mlp.fc2.weight"):
         assert not torch.equal(tuned[name], before[name]), name
