@@ -20,10 +20,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """Run every notebook of the series on the tiny profile, data and outputs under a temporary root."""
+    """Run every notebook of the series on the tiny profile, data and outputs under a temporary root.
+
+    Weights made by the parity rule stand in for the released Cell Painting model at its default path, so the
+    adoption guide's step with a released model runs (the published book skips it without real weights).
+    """
     from celldino_utils.runner import run_series
 
+    from .models.released_fixtures import parity_cases, save_official_weights
+
     data_root = tmp_path_factory.mktemp("tiny_run")
+    released = data_root / "checkpoints" / "released"
+    released.mkdir(parents=True)
+    save_official_weights(parity_cases()["cell_dino_cp_vits8"], released)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CELLDINO_DATA_ROOT", str(data_root))
         manifest = run_series("tiny", root=ROOT)
