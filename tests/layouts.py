@@ -69,3 +69,46 @@ def cellpainting_dir(tmp_path: Path) -> Path:
         }
     ).to_csv(tmp_path / "nuclei.csv", index=False)
     return tmp_path
+
+
+#: Phenix channel number (``-ch<k>``) of each stain in ``phenix_dir``: not the order of our channels.
+PHENIX_CHANNELS = {"DNA": 5, "ER": 4, "RNA": 3, "AGP": 2, "Mito": 1}
+PHENIX_SITES = ((3, 3, 1), (3, 3, 2), (5, 12, 1))  # (row, column, field) of each site
+
+
+def phenix_name(row: int, column: int, field: int, channel: int) -> str:
+    """The Opera Phenix file name of one plane, e.g. ``r03c03f01p01-ch5sk1fk1fl1.tiff``."""
+    return f"r{row:02d}c{column:02d}f{field:02d}p01-ch{channel}sk1fk1fl1.tiff"
+
+
+@pytest.fixture
+def phenix_dir(tmp_path: Path) -> Path:
+    """Three 20x24 sites of an Opera Phenix export, as in the Cell Painting Gallery, two nuclei per site.
+
+    Six 16-bit TIFFs per site named by the instrument (``ch6`` is brightfield, not a stain we read);
+    ``load_data.csv`` has the real metadata columns and absolute ``PathName_Orig*`` folders.
+    """
+    rng = np.random.default_rng(2)
+    images = tmp_path / "images" / "SQ00015096__2016-04-01T22_06_52-Measurement1" / "Images"
+    images.mkdir(parents=True)
+    rows, nuclei = [], []
+    for row, column, field in PHENIX_SITES:
+        well = f"{'ABCDEFGHIJKLMNOP'[row - 1]}{column:02d}"
+        site = {"Metadata_Plate": "SQ00015096", "Metadata_Well": well, "Metadata_Site": field}
+        for channel in range(1, 7):
+            plane = rng.integers(0, 65536, (20, 24), dtype=np.uint16)
+            tifffile.imwrite(images / phenix_name(row, column, field, channel), plane)
+        stains = {**PHENIX_CHANNELS, "Brightfield": 6}
+        rows.append(
+            site
+            | {"Metadata_Row": row, "Metadata_Col": column, "Metadata_FieldID": field, "Metadata_PlaneID": 1}
+            | {f"FileName_Orig{s}": phenix_name(row, column, field, k) for s, k in stains.items()}
+            | {f"PathName_Orig{s}": str(images) for s in stains}
+        )
+        nuclei += [
+            site | {"Metadata_ObjectNumber": 1, "Nuclei_Location_Center_X": 6.0, "Nuclei_Location_Center_Y": 5.0},
+            site | {"Metadata_ObjectNumber": 2, "Nuclei_Location_Center_X": 17.0, "Nuclei_Location_Center_Y": 14.0},
+        ]
+    pd.DataFrame(rows).to_csv(tmp_path / "load_data.csv", index=False)
+    pd.DataFrame(nuclei).to_csv(tmp_path / "nuclei.csv", index=False)
+    return tmp_path

@@ -33,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--center-crop", type=int, default=None, help="then embed the centred square of this side")
     parser.add_argument("--features", choices=FEATURE_RECIPES, default="cls", help="tokens that make the features")
     parser.add_argument("--n-last-blocks", type=int, default=1, help="class tokens of the last n blocks")
+    parser.add_argument(
+        "--channel-map",
+        nargs="+",
+        default=(),
+        metavar="OURS=THEIRS",
+        help="Cell Painting stains named otherwise in load_data.csv, e.g. DNA=Hoechst Mito=MitoTracker",
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--num-workers", type=int, default=0)
     parser.add_argument("--shard-size", type=int, default=4096, help="rows per resumable shard")
@@ -54,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the embed command from parsed arguments."""
     if args.weights is not None and args.model is None:
         raise ValueError("--weights goes with --model (a released model); our checkpoints use --checkpoint")
+    pairs = [item.split("=", 1) for item in args.channel_map]
+    malformed = [item for item, pair in zip(args.channel_map, pairs, strict=True) if len(pair) != 2 or not all(pair)]
+    if malformed:
+        raise ValueError(f"--channel-map: expected OURS=THEIRS (e.g. DNA=Hoechst), got {malformed}")
     architecture = {
         "arch": args.arch,
         "patch_size": args.patch_size,
@@ -80,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         seed=args.seed,
         architecture=architecture,
+        read_options={"channel_map": dict(pairs)} if pairs else None,
     )
     if out is not None:
         print(out)

@@ -1,4 +1,4 @@
-"""Readers and writers: image formats, metadata tables, single-cell crops and the profile schema."""
+"""Readers and writers: image formats, metadata tables, single-cell crops, the profile schema and published profiles."""
 
 from celldino_utils.io.channels import CELLPAINTING, HPA_FOV, HPA_KAGGLE, LAYOUTS, ChannelLayout, get_layout
 from celldino_utils.io.classes import CLASS_LISTS, class_index
@@ -10,6 +10,7 @@ from celldino_utils.io.profiles import (
     to_profiles,
     write_profiles,
 )
+from celldino_utils.io.published import lincs_dose_recode, read_published
 
 # The datasets import torch; they load on first use so that data generation and table code stay light.
 _DATASET_NAMES = ("CellDataset", "FieldDataset", "load_field", "open_cells", "open_fields", "read_index")
@@ -36,12 +37,14 @@ __all__ = [
     "class_index",
     "feature_columns",
     "get_layout",
+    "lincs_dose_recode",
     "load_field",
     "metadata_columns",
     "open_cells",
     "open_fields",
     "read_index",
     "read_profiles",
+    "read_published",
     "to_profiles",
     "write_profiles",
 ]

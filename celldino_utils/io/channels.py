@@ -1,13 +1,18 @@
 """Channel layouts of every supported on-disk format, declared once.
 
-Every reader stacks channels in the order declared here and checks it on each
-read: a wrong channel order silently ruins an embedding, so it is never left
-to the caller.
+Every reader stacks channels in the order declared here: a wrong channel order
+silently ruins an embedding, so it is never left to the caller. Where the file
+names carry the channel (HPA ``{Id}_green.png``) the order is checked on each
+read; where a table names the file of each channel (Cell Painting
+``load_data.csv``, whose files are named by the instrument), only that table's
+columns say which file is which stain.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+TAGGED_BY = ("file name", "column")
 
 
 @dataclass(frozen=True)
@@ -21,21 +26,27 @@ class ChannelLayout:
     channels : tuple of str
         Biological channel names, in tensor order.
     file_tags : tuple of str
-        How each channel is named on disk (file suffix or ``FileName_*`` column tag).
+        How each channel is named on disk: a file name suffix, or the tag of the ``FileName_Orig*`` column.
     protein_index : int or None
         Index of the protein-of-interest channel, or None when there is none.
+    tagged_by : str
+        ``"file name"``: ``file_tags`` end the image file names, checked on each read;
+        ``"column"``: ``file_tags`` name the index columns that list the files, whatever their names.
     """
 
     format: str
     channels: tuple[str, ...]
     file_tags: tuple[str, ...]
     protein_index: int | None = None
+    tagged_by: str = "file name"
 
     def __post_init__(self) -> None:
         if len(self.channels) != len(self.file_tags):
             raise ValueError(f"{self.format}: {len(self.channels)} channels but {len(self.file_tags)} file tags")
         if self.protein_index is not None and not 0 <= self.protein_index < len(self.channels):
             raise ValueError(f"{self.format}: protein_index {self.protein_index} is out of range")
+        if self.tagged_by not in TAGGED_BY:
+            raise ValueError(f"{self.format}: tagged_by must be one of {TAGGED_BY}, got {self.tagged_by!r}")
 
     @property
     def n_channels(self) -> int:
@@ -65,12 +76,14 @@ HPA_FOV = ChannelLayout(
     protein_index=1,
 )
 
-#: Cell Painting, one 16-bit TIFF per channel, named in ``load_data.csv`` by ``FileName_Orig{tag}``.
+#: Cell Painting, one 16-bit TIFF per channel, listed in ``load_data.csv`` by ``FileName_Orig{tag}``
+#: (files may have any name, e.g. the Opera Phenix ``r03c03f03p01-ch5sk1fk1fl1.tiff``).
 CELLPAINTING = ChannelLayout(
     format="cellpainting",
     channels=("DNA", "ER", "RNA", "AGP", "Mito"),
     file_tags=("DNA", "ER", "RNA", "AGP", "Mito"),
     protein_index=None,
+    tagged_by="column",
 )
 
 LAYOUTS: dict[str, ChannelLayout] = {layout.format: layout for layout in (HPA_KAGGLE, HPA_FOV, CELLPAINTING)}

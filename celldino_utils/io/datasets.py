@@ -33,9 +33,16 @@ def read_index(format: str, data_dir: str | Path, **options: object) -> pd.DataF
 
 
 def load_field(paths: tuple[Path, ...], *, layout: ChannelLayout) -> np.ndarray:
-    """Read one field as float32 ``(C, H, W)`` in [0, 1], channels in ``layout`` order (checked)."""
+    """Read one field as float32 ``(C, H, W)`` in [0, 1], channels in ``layout`` order.
+
+    ``paths`` is one file per channel in ``layout`` order, or one multi-channel file. The order
+    of per-channel files is checked against their names when the layout is tagged by file name
+    (HPA ``_red``, ``_green``...); Cell Painting files are taken in the order the index's
+    ``FileName_Orig*`` columns gave them, whatever their names.
+    """
     if len(paths) == layout.n_channels:
-        layout.check_order([_channel_of(p, layout) for p in paths], source=str(paths[0].parent))
+        if layout.tagged_by == "file name":
+            layout.check_order([_channel_of(p, layout) for p in paths], source=str(paths[0].parent))
         return stack_channels(list(paths), source=str(paths[0]))
     if len(paths) != 1:
         raise ValueError(
@@ -84,7 +91,11 @@ class FieldDataset(Dataset):
 
 
 def open_fields(format: str, data_dir: str | Path, **options: object) -> FieldDataset:
-    """Open the fields of view of a data set (``hpa-kaggle``, ``hpa-fov`` or ``cellpainting``)."""
+    """Open the fields of view of a data set (``hpa-kaggle``, ``hpa-fov`` or ``cellpainting``).
+
+    ``options`` go to the format's index reader, e.g. ``platemap_csv`` or ``channel_map`` for
+    Cell Painting (:func:`~celldino_utils.io.cellpainting.read_cellpainting`).
+    """
     return FieldDataset(read_index(format, data_dir, **options), layout=get_layout(format))
 
 

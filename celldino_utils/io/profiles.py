@@ -13,6 +13,9 @@ import pandas as pd
 
 METADATA_PREFIX = "Metadata_"
 FEATURE_PREFIX = "emb_"
+#: Feature prefixes of CellProfiler profiles, one per compartment (``Cells_AreaShape_Area``,
+#: ``Nuclei_Intensity_MeanIntensity_DNA``, ``Image_Granularity_1_Mito``...).
+CELLPROFILER_PREFIXES = ("Cells_", "Cytoplasm_", "Nuclei_", "Image_")
 
 
 def metadata_columns(profiles: pd.DataFrame) -> list[str]:

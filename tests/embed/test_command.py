@@ -80,3 +80,20 @@ def test_wrong_weights_fail_before_any_image_is_read(
     error = capsys.readouterr().err
     assert "'pos_embed' has shape (1, 65, 384), the model expects (1, 257, 384)" in error
     assert "(and 1 more: 'patch_embed.proj.weight')" in error
+
+
+def test_phenix_named_cellpainting_sites_embed_cell_by_cell(phenix_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "phenix.parquet"
+    command = ["embed", "--format", "cellpainting", "--data-dir", str(phenix_dir), "--level", "cell"]
+    assert main([*command, "--out", str(out), "--crop-size", "16", *RANDOM_VIT]) == 0
+    profiles = read_profiles(out)
+    assert len(profiles) == 6 and set(profiles["Metadata_Plate"]) == {"SQ00015096"}
+
+
+def test_channel_map_option_is_checked(cellpainting_dir: Path, tmp_path: Path, capsys) -> None:
+    command = ["embed", "--format", "cellpainting", "--data-dir", str(cellpainting_dir), "--level", "cell"]
+    command += ["--out", str(tmp_path / "x.parquet"), *RANDOM_VIT]
+    assert main([*command, "--channel-map", "DNA:Hoechst"]) == 2
+    assert "--channel-map: expected OURS=THEIRS (e.g. DNA=Hoechst), got ['DNA:Hoechst']" in capsys.readouterr().err
+    assert main([*command, "--channel-map", "DNA=Hoechst"]) == 2
+    assert "FileName_OrigHoechst (channel DNA)" in capsys.readouterr().err

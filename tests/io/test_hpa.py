@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from celldino_utils.io import open_cells, open_fields
+from celldino_utils.io import HPA_KAGGLE, load_field, open_cells, open_fields
 from celldino_utils.io.hpa import label_table, read_hpa_kaggle
 
 from ..layouts import HPA_TAGS, write_png
@@ -133,3 +133,9 @@ def test_crops_of_selected_cells_in_selection_order(kaggle_dir: Path) -> None:
     np.testing.assert_array_equal(crops[0], cells[3].numpy())
     with pytest.raises(KeyError, match="not in the dataset"):
         crops_of(cells, selection.assign(Metadata_cell_id=9))
+
+
+def test_swapped_channel_files_are_refused(kaggle_dir: Path) -> None:
+    paths = tuple(kaggle_dir / "train" / f"img0_{tag}.png" for tag in ("green", "red", "blue", "yellow"))
+    with pytest.raises(ValueError, match="do not match the hpa-kaggle order"):
+        load_field(paths, layout=HPA_KAGGLE)
