@@ -9,16 +9,23 @@ import sys
 from pathlib import Path
 
 # Stage modules that add their own subcommand through ``register(subparsers)``.
-STAGE_COMMANDS: tuple[str, ...] = ("celldino_utils.train.command", "celldino_utils.embed.command")
+STAGE_COMMANDS: tuple[str, ...] = (
+    "celldino_utils.train.command",
+    "celldino_utils.embed.command",
+    "celldino_utils.models.command",
+)
 
 
 def _run(args: argparse.Namespace) -> int:
     from celldino_utils.runner.series import run_series
 
-    manifest = run_series(args.profile, root=args.root, only=args.only)
-    for stem, entry in manifest["notebooks"].items():
-        print(f"{stem:<32} {entry['status']:<7} {entry['wall_time_s']:>8.1f} s")
-    print(f"total {manifest['total_wall_time_s']:.1f} s; manifest written to the profile's figures folder")
+    force = True if args.force == [] else (args.force or False)
+    manifest = run_series(
+        args.profile, root=args.root, only=args.only, force=force, progress=lambda line: print(line, flush=True)
+    )
+    statuses = [entry["status"] for entry in manifest["notebooks"].values()]
+    counts = ", ".join(f"{statuses.count(s)} {s}" for s in ("ran", "up to date") if s in statuses)
+    print(f"{counts}; {manifest['total_wall_time_s']:.1f} s; manifest written to the profile's figures folder")
     return 0
 
 
@@ -33,23 +40,33 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _book(args: argparse.Namespace) -> int:
-    from celldino_utils.runner.book import write_book_config
+    from celldino_utils.runner.book import book_inputs, book_is_current, record_book_build, write_book_config
 
     root = Path(args.root)
     config = write_book_config(root, root / "_build" / "_config.yml", repository=args.repository)
+    inputs = book_inputs(root, config)
+    if not args.force and book_is_current(root, inputs):
+        print("book up to date: _toc.yml, _config.yml and book/ unchanged since the last build (--force rebuilds)")
+        return 0
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     command = [str(jupyter_book), "build", str(root), "--config", str(config), "--warningiserror", "--keep-going"]
-    return subprocess.run([*command, "--quiet"]).returncode
+    code = subprocess.run([*command, "--quiet"]).returncode
+    if code == 0:
+        record_book_build(root, inputs)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``celldino`` with every available stage subcommand."""
     parser = argparse.ArgumentParser(prog="celldino", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="execute notebooks/NN_*.ipynb in order with papermill")
+    run = sub.add_parser("run", help="execute notebooks/NN_*.ipynb in order with papermill, skipping those up to date")
     run.add_argument("--profile", default="default", help="a profile of configs/profiles (default: %(default)s)")
     run.add_argument("--root", default=".", help="project checkout (default: current folder)")
-    run.add_argument("--only", nargs="*", default=(), help="run only these notebook stems")
+    run.add_argument("--only", nargs="*", default=(), help="consider only these notebook stems")
+    run.add_argument(
+        "--force", nargs="*", metavar="NAME", help="run these notebooks (all, without a NAME) even when up to date"
+    )
     run.set_defaults(func=_run)
     data = sub.add_parser("data", help="generate the synthetic data sets of a profile (skipped when up to date)")
     data.add_argument("--profile", default="default")
@@ -59,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     book = sub.add_parser("book", help="build the Jupyter Book from the executed notebooks into _build/html")
     book.add_argument("--root", default=".")
     book.add_argument("--repository", help="GitHub address for the links (default: the origin remote's, if any)")
+    book.add_argument("--force", action="store_true", help="build even when the inputs are unchanged")
     book.set_defaults(func=_book)
     for module_name in STAGE_COMMANDS:
         importlib.import_module(module_name).register(sub)

@@ -7,24 +7,30 @@ one worker and the series runs once.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from celldino_utils.runner import run_series
 from celldino_utils.runner.browser import check_book, find_chromium
 
-from .conftest import BOOK_REPOSITORY
+from .conftest import BOOK_REPOSITORY, ROOT
 
 
 def test_tiny_series_executes_and_records_the_run(tiny_run: tuple[Path, dict]) -> None:
     data_root, manifest = tiny_run
-    assert {e["status"] for e in manifest["notebooks"].values()} == {"ok"}
+    assert {(e["status"], e["reason"]) for e in manifest["notebooks"].values()} == {("ran", "first run")}
     executed = nbformat.read(data_root / "tiny" / "executed" / "00_data.ipynb", as_version=4)
     outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs)
     assert (data_root / "tiny" / "figures" / "data_hpa_by_class.png").stat().st_size > 0
+    guide = nbformat.read(data_root / "tiny" / "executed" / "30_adoption_guide.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in guide.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert re.search(r"cell_dino_cp_vits8: \(\d+, 384\) \(cells x features\)", printed), printed[-2000:]
     written = json.loads((data_root / "tiny" / "figures" / "run_manifest.json").read_text())
     assert written["profile"] == "tiny"
     assert written["notebooks"]["00_data"]["parameters"]["n_per_group"] == 1
@@ -72,3 +78,31 @@ def test_broken_pages_are_caught(tmp_path: Path) -> None:
         "missing image missing.png",
         "broken link nowhere.html",
     }
+
+
+def test_editing_a_table_notebook_reruns_it_and_what_reads_its_table(
+    tiny_run: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Last in this file: it rewrites table A and two executed notebooks of the shared tiny run (the same content).
+
+    The checkout is a copy (the notebooks and profiles, one markdown cell edited); data and outputs are the
+    tiny run's, so the manifest of that run decides what is up to date.
+    """
+    data_root, _ = tiny_run
+    root = tmp_path / "checkout"
+    for folder in ("configs", "notebooks"):
+        shutil.copytree(ROOT / folder, root / folder)
+    notebook = nbformat.read(root / "notebooks" / "10_table_A.ipynb", as_version=4)
+    notebook.cells[0].source += "\n\nOne more sentence of explanation."
+    nbformat.write(notebook, root / "notebooks" / "10_table_A.ipynb")
+    monkeypatch.setenv("CELLDINO_DATA_ROOT", str(data_root))
+    lines: list[str] = []
+    rerun = run_series("tiny", root=root, progress=lines.append)
+    outcome = {stem: entry.get("reason", entry["status"]) for stem, entry in rerun["notebooks"].items()}
+    assert outcome == {
+        **dict.fromkeys(rerun["notebooks"], "up to date"),
+        "10_table_A": "notebook source changed",
+        "14_results": f"input changed: {data_root / 'tiny' / 'figures' / 'table_A.csv'}",
+    }
+    assert lines[0].startswith(f"{len(outcome)} notebooks, 2 to run; about ")
+    assert f"[5/{len(outcome)}] 10_table_A: running (notebook source changed)" in lines

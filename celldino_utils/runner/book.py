@@ -3,10 +3,13 @@
 The repository's address is known only where the book is built (a clone's ``origin``; GitHub
 Actions checks out with it), so it is not written in ``_config.yml``: :func:`write_book_config`
 adds it to a copy, with the repository and issue buttons and a launch link, and the build uses that copy.
+A build records what it was built from (:func:`record_book_build`), so an unchanged book is not built again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -14,7 +17,11 @@ from typing import Any
 
 import yaml
 
+from celldino_utils.runner.freshness import path_key, path_stamp
+
 BINDER = "https://mybinder.org/v2/gh"
+BUILD_RECORD = "_build/book_inputs.json"
+BOOK_SOURCES = ("_toc.yml", "_config.yml", "book")
 _GITHUB = re.compile(r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)([^/]+)/(.+?)(?:\.git)?/?$")
 
 
@@ -64,3 +71,41 @@ def write_book_config(root: str | Path, out: str | Path, *, repository: str | No
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(config, sort_keys=False))
     return out
+
+
+def book_inputs(root: str | Path, config: str | Path) -> dict[str, str]:
+    """Stamps of what the book is built from: ``_toc.yml``, ``_config.yml``, ``book/`` and the build configuration.
+
+    Parameters
+    ----------
+    root : str or Path
+        The book's source folder (the project root).
+    config : str or Path
+        The build configuration written by :func:`write_book_config` (rewritten on each call: its content counts).
+
+    Returns
+    -------
+    dict[str, str]
+        Stamp by path: size and modification time of the sources, every file of ``book/`` (the executed notebooks
+        included), and the configuration's SHA-256.
+    """
+    root = Path(root).resolve()
+    stamps = {name: path_stamp(root / name) for name in BOOK_SOURCES}
+    config = Path(config).resolve()
+    stamps[path_key(config, root)] = f"sha256={hashlib.sha256(config.read_bytes()).hexdigest()}"
+    return stamps
+
+
+def book_is_current(root: str | Path, inputs: dict[str, str]) -> bool:
+    """Whether ``_build/html/index.html`` exists and the last successful build had these :func:`book_inputs`."""
+    record = Path(root, BUILD_RECORD)
+    if not Path(root, "_build", "html", "index.html").exists() or not record.exists():
+        return False
+    return json.loads(record.read_text()) == inputs
+
+
+def record_book_build(root: str | Path, inputs: dict[str, str]) -> Path:
+    """Record the :func:`book_inputs` of a successful build in ``_build/book_inputs.json``."""
+    record = Path(root, BUILD_RECORD)
+    record.write_text(json.dumps(inputs, indent=2) + "\n")
+    return record

@@ -1,9 +1,16 @@
-"""Execute the notebook series in order with papermill, as one reproducible run."""
+"""Execute the notebook series in order with papermill, as one reproducible run that redoes only what changed.
+
+A notebook runs when it never ran, when it is forced, or when its source, parameters, package code,
+inputs or outputs changed since its last successful run (:mod:`celldino_utils.runner.freshness`);
+otherwise it is ``up to date`` and keeps its executed copy, outputs and manifest entry.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +19,17 @@ import papermill
 from papermill.exceptions import PapermillExecutionError
 
 from celldino_utils.config.profiles import check_inputs, load_profile, validate_profile
+from celldino_utils.runner.freshness import (
+    expected_runs,
+    fingerprint,
+    input_stamps,
+    notebook_paths,
+    path_stamp,
+    resolve_key,
+    snapshot,
+    stale_reason,
+    written_outputs,
+)
 from celldino_utils.runner.manifest import checksum_tree, git_commit, package_versions, write_manifest
 
 MANIFEST_NAME = "run_manifest.json"
@@ -29,11 +47,18 @@ def series_notebooks(root: str | Path) -> list[Path]:
     return notebooks
 
 
-def _data_checksums(profile: dict[str, Any], root: Path) -> dict[str, Any]:
+def _data_checksums(profile: dict[str, Any], root: Path, earlier: Mapping[str, Any]) -> dict[str, Any]:
+    """Checksums of the ``paths.*_data`` folders; an earlier one stands while the folder's file stamps are unchanged."""
     sums = {}
     for key, value in (profile.get("paths") or {}).items():
-        if key.endswith("_data") and (root / str(value)).exists():
-            sums[key] = {"path": str(value), **checksum_tree(root / str(value))}
+        path = resolve_key(str(value), root)
+        if not key.endswith("_data") or not path.exists():
+            continue
+        stamp, last = path_stamp(path), earlier.get(key) or {}
+        if last.get("path") == str(value) and last.get("stamp") == stamp:
+            sums[key] = last
+        else:
+            sums[key] = {"path": str(value), **checksum_tree(path), "stamp": stamp}
     return sums
 
 
@@ -49,44 +74,165 @@ def _execute(notebook: Path, params: dict[str, Any], *, root: Path, out: Path) -
         ) from None
 
 
-def _with_earlier_entries(manifest: dict[str, Any], path: Path, notebooks: list[Path]) -> dict[str, Any]:
-    """This run's notebook entries, plus those an earlier manifest of the same profile holds for the others.
-
-    A partial run (``only``) must not erase the record of the notebooks it did not run: each kept entry
-    says which run (``started``, ``commit``) it comes from.
-    """
+def _earlier_manifest(path: Path, profile_name: str) -> dict[str, Any]:
+    """The manifest of the last run of the same profile, or an empty one."""
     earlier = json.loads(path.read_text()) if path.exists() else {}
-    if earlier.get("profile") != manifest["profile"]:
-        earlier = {}
+    return earlier if earlier.get("profile") == profile_name else {}
+
+
+def _with_earlier_entries(
+    entries: dict[str, Any], earlier: Mapping[str, Any], notebooks: list[Path]
+) -> dict[str, dict[str, Any]]:
+    """This run's notebook entries, plus those the earlier manifest holds for the notebooks this run did not reach.
+
+    A partial run (``only``, or one stopped by a failure) must not erase the record of the other notebooks:
+    each kept entry says which run (``started``, ``commit``) it comes from.
+    """
     source = {"started": earlier.get("started"), "commit": (earlier.get("git") or {}).get("commit")}
     merged = {}
     for stem in (nb.stem for nb in notebooks):
-        if stem in manifest["notebooks"]:
-            merged[stem] = manifest["notebooks"][stem]
+        if stem in entries:
+            merged[stem] = entries[stem]
         elif stem in earlier.get("notebooks", {}):
-            merged[stem] = {**earlier["notebooks"][stem], "earlier_run": source}
+            merged[stem] = {"earlier_run": source, **earlier["notebooks"][stem]}
     return merged
+
+
+def _chosen(names: Collection[str], notebooks: list[Path], option: str) -> frozenset[str]:
+    unknown = sorted(set(names) - {nb.stem for nb in notebooks})
+    if unknown:
+        raise ValueError(f"{option}: unknown notebook(s) {unknown}; notebooks: {[nb.stem for nb in notebooks]}")
+    return frozenset(names)
+
+
+def _output_folders(profile: dict[str, Any], profile_name: str, root: Path) -> tuple[Path, Path]:
+    """``paths.executed`` (created) and ``paths.figures`` of a profile, as absolute paths."""
+    paths = profile.get("paths") or {}
+    missing = [key for key in ("executed", "figures") if key not in paths]
+    if missing:
+        raise ValueError(f"profile {profile_name!r}: paths.{missing[0]} is required")
+    executed_dir, figures_dir = resolve_key(paths["executed"], root), resolve_key(paths["figures"], root)
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    return executed_dir, figures_dir
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def _time_left(stems: list[str], entries: Mapping[str, Mapping[str, Any]]) -> str:
+    """``"; about 12 min left"`` from the last run's wall times of ``stems``, or ``""`` if one has none."""
+    times = [entries.get(stem, {}).get("wall_time_s") for stem in stems]
+    if not stems or None in times:
+        return ""
+    return f"; about {_duration(sum(times))} left"
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every notebook of one run shares: where it runs, what the last run recorded, what is forced."""
+
+    root: Path
+    executed_dir: Path
+    ignore: tuple[Path, ...]  # files and folders the runner writes (manifest, executed copies): never inputs
+    earlier: Mapping[str, Any]  # the last run's notebook entries
+    forced: frozenset[str]
+
+    def check(self, notebook: Path, params: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """The notebook's fingerprint now and why it must run (None when up to date)."""
+        previous = self.earlier.get(notebook.stem) or {}
+        current = fingerprint(notebook, params, root=self.root, outputs=previous.get("outputs", {}), ignore=self.ignore)
+        reason = "forced" if notebook.stem in self.forced else stale_reason(previous, current, root=self.root)
+        return current, reason
+
+    def execute(self, notebook: Path, entry: dict[str, Any], current: dict[str, Any]) -> None:
+        """Execute a notebook, filling its entry: wall time and status, then on success what it read and wrote.
+
+        ``outputs`` are the files created or modified under its path parameters while it ran, and its executed copy.
+        """
+        params, out = entry["parameters"], self.executed_dir / notebook.name
+        paths = notebook_paths(notebook, params, self.root)
+        watched = [*paths, out]
+        before = snapshot(watched, self.ignore)
+        start = time.perf_counter()
+        try:
+            _execute(notebook, params, root=self.root, out=out)
+        except NotebookFailed:
+            entry["status"] = "failed"
+            raise
+        finally:
+            entry["wall_time_s"] = round(time.perf_counter() - start, 2)
+        outputs = written_outputs(before, snapshot(watched, self.ignore), self.root)
+        inputs = input_stamps(paths, root=self.root, outputs=outputs, ignore=self.ignore)
+        entry.update(status="ran", fingerprint={**current, "inputs": inputs}, outputs=outputs)
+
+
+def _up_to_date(previous: Mapping[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The entry of a notebook that did not run: its last run's wall time, fingerprint and outputs."""
+    keep = ("wall_time_s", "fingerprint", "outputs")
+    return {"status": "up to date", "parameters": params, **{key: previous[key] for key in keep}}
+
+
+def _run_selected(
+    run: _Run,
+    selected: list[Path],
+    profile: dict[str, Any],
+    entries: dict[str, Any],
+    say: Callable[[str], None],
+) -> None:
+    """Run or skip each selected notebook in order, adding its entry to ``entries`` and reporting each step."""
+    reasons = {nb.stem: run.check(nb, profile["notebooks"][nb.stem] or {})[1] for nb in selected}
+    expected = expected_runs(reasons, run.earlier, root=run.root)
+    say(f"{len(selected)} notebooks, {len(expected)} to run{_time_left(expected, run.earlier)}")
+    for index, notebook in enumerate(selected, 1):
+        stem, label = notebook.stem, f"[{index}/{len(selected)}] {notebook.stem}"
+        params = profile["notebooks"][stem] or {}
+        current, reason = run.check(notebook, params)
+        if reason is None:
+            entries[stem] = _up_to_date(run.earlier[stem], params)
+            say(f"{label}: up to date")
+            continue
+        check_inputs(params, notebook=notebook.name, root=run.root)
+        say(f"{label}: running ({reason})")
+        entry = entries[stem] = {"status": "running", "reason": reason, "parameters": params}
+        later = [s for s in expected if s in {nb.stem for nb in selected[index:]}]
+        try:
+            run.execute(notebook, entry, current)
+        except NotebookFailed:
+            say(f"{label}: failed after {entry['wall_time_s']:.1f} s")
+            raise
+        say(f"{label}: ran in {entry['wall_time_s']:.1f} s{_time_left(later, run.earlier)}")
 
 
 def run_series(
     profile_name: str,
     *,
     root: str | Path = ".",
-    only: list[str] | tuple[str, ...] = (),
+    only: Collection[str] = (),
+    force: bool | Collection[str] = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Run every notebook of the series with the parameters of a profile and write the run manifest.
+    """Run the notebooks of the series that changed since their last run, with the parameters of a profile.
 
     Parameters
     ----------
-    profile_name
+    profile_name : str
         A profile of ``configs/profiles`` (``default``, ``tiny``...).
-    only
-        Notebook stems to run (all when empty); the others are validated but not run.
+    root : str or Path
+        The project checkout.
+    only : Collection[str]
+        Notebook stems to consider (all when empty); the others are validated but not run.
+    force : bool or Collection[str]
+        Run every notebook considered (True), or these, even when up to date.
+    progress : Callable[[str], None] or None
+        Called with a line as each notebook starts and ends (index, status, time, estimated time left).
 
     Returns
     -------
     dict
-        The manifest, written to ``<paths.figures>/run_manifest.json``; executed notebooks go to ``paths.executed``.
+        The manifest, written to ``<paths.figures>/run_manifest.json``: per notebook its ``status`` (``ran``,
+        ``up to date`` or ``failed``), the ``reason`` it ran, ``wall_time_s`` (of its last run), ``fingerprint``
+        (what it read) and ``outputs`` (what it wrote). Executed notebooks go to ``paths.executed``.
 
     Raises
     ------
@@ -97,9 +243,12 @@ def run_series(
     profile = load_profile(profile_name, root=root)
     notebooks = series_notebooks(root)
     validate_profile(profile, notebooks)
-    unknown = sorted(set(only) - {nb.stem for nb in notebooks})
-    if unknown:
-        raise ValueError(f"unknown notebook(s) {unknown}; notebooks: {[nb.stem for nb in notebooks]}")
+    chosen = _chosen(only, notebooks, "--only")
+    selected = [nb for nb in notebooks if not chosen or nb.stem in chosen]
+    forced = frozenset(nb.stem for nb in selected) if force is True else _chosen(force or (), notebooks, "--force")
+    executed_dir, figures_dir = _output_folders(profile, profile_name, root)
+    earlier = _earlier_manifest(figures_dir / MANIFEST_NAME, profile_name)
+    run = _Run(root, executed_dir, (figures_dir / MANIFEST_NAME, executed_dir), earlier.get("notebooks", {}), forced)
     manifest: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "profile": profile_name,
@@ -107,32 +256,12 @@ def run_series(
         "packages": package_versions(),
         "notebooks": {},
     }
-    paths = profile.get("paths") or {}
-    missing = [key for key in ("executed", "figures") if key not in paths]
-    if missing:
-        raise ValueError(f"profile {profile_name!r}: paths.{missing[0]} is required")
-    executed_dir, figures_dir = root / paths["executed"], root / paths["figures"]
-    executed_dir.mkdir(parents=True, exist_ok=True)
     try:
-        for notebook in notebooks:
-            if only and notebook.stem not in only:
-                continue
-            params = profile["notebooks"][notebook.stem] or {}
-            check_inputs(params, notebook=notebook.name, root=root)
-            entry = manifest["notebooks"][notebook.stem] = {"parameters": params, "status": "running"}
-            start = time.perf_counter()
-            try:
-                _execute(notebook, params, root=root, out=executed_dir / notebook.name)
-                entry["status"] = "ok"
-            except NotebookFailed:
-                entry["status"] = "failed"
-                raise
-            finally:
-                entry["wall_time_s"] = round(time.perf_counter() - start, 2)
+        _run_selected(run, selected, profile, manifest["notebooks"], progress or (lambda line: None))
     finally:
-        if only:
-            manifest["notebooks"] = _with_earlier_entries(manifest, figures_dir / MANIFEST_NAME, notebooks)
-        manifest["total_wall_time_s"] = round(sum(e["wall_time_s"] for e in manifest["notebooks"].values()), 2)
-        manifest["data"] = _data_checksums(profile, root)
+        ran = [e["wall_time_s"] for e in manifest["notebooks"].values() if "reason" in e and "wall_time_s" in e]
+        manifest["total_wall_time_s"] = round(sum(ran), 2)
+        manifest["notebooks"] = _with_earlier_entries(manifest["notebooks"], earlier, notebooks)
+        manifest["data"] = _data_checksums(profile, root, earlier.get("data") or {})
         write_manifest(manifest, figures_dir / MANIFEST_NAME)
     return manifest

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from celldino_utils.cli import main
 from celldino_utils.runner import NotebookFailed, run_series
 
 from ..conftest import ROOT
@@ -31,6 +34,11 @@ def test_failing_notebook_is_named_with_its_cell(tmp_path: Path) -> None:
         run_series("p", root=root)
     manifest = json.loads((root / "out" / "figures" / "run_manifest.json").read_text())
     assert manifest["notebooks"]["00_fail"]["status"] == "failed"
+    assert "fingerprint" not in manifest["notebooks"]["00_fail"]  # a failure is not a run to compare with
+    with pytest.raises(NotebookFailed):
+        run_series("p", root=root)
+    manifest = json.loads((root / "out" / "figures" / "run_manifest.json").read_text())
+    assert manifest["notebooks"]["00_fail"]["reason"] == "last run failed"
 
 
 def test_profile_is_validated_before_anything_runs(tmp_path: Path) -> None:
@@ -64,5 +72,112 @@ def test_a_partial_run_keeps_the_record_of_the_other_notebooks(tmp_path: Path) -
     written = json.loads((tmp_path / "out" / "figures" / "run_manifest.json").read_text())
     assert list(written["notebooks"]) == ["00_a", "01_b"] == list(second["notebooks"])
     kept = written["notebooks"]["00_a"]
-    assert kept["earlier_run"]["started"] == first["started"] and kept["status"] == "ok"
+    assert kept["earlier_run"]["started"] == first["started"] and kept["status"] == "ran"
     assert "earlier_run" not in written["notebooks"]["01_b"]
+    assert written["notebooks"]["01_b"]["status"] == "up to date"  # --only narrows the run; it does not force
+
+
+# Four notebooks: 00_make reads data/ckpt.txt and writes out/tables/t.csv, which 01_read reads;
+# 02_ckpt reads data/ckpt.txt too; 03_alone reads data/other.txt only.
+_CHAIN = {
+    "00_make": (
+        {"ckpt": "data/ckpt.txt", "out_dir": "out/tables"},
+        "Path(out_dir).mkdir(parents=True, exist_ok=True)\nPath(out_dir, 't.csv').write_text(Path(ckpt).read_text())",
+    ),
+    "01_read": ({"table": "out/tables/t.csv"}, "assert Path(table).read_text() == 'weights'"),
+    "02_ckpt": ({"ckpt": "data/ckpt.txt"}, "assert Path(ckpt).read_text() == 'weights'"),
+    "03_alone": ({"note": "data/other.txt"}, "Path(note).read_text()"),
+}
+
+
+def _chain_project(root: Path) -> Path:
+    (root / "configs" / "profiles").mkdir(parents=True)
+    (root / "notebooks").mkdir()
+    (root / "data").mkdir()
+    (root / "data" / "ckpt.txt").write_text("weights")
+    (root / "data" / "other.txt").write_text("other")
+    profile = {"name": "p", "paths": {"executed": "out/executed", "figures": "out/figures"}, "notebooks": {}}
+    for stem, (params, code) in _CHAIN.items():
+        profile["notebooks"][stem] = params
+        notebook = nbformat.v4.new_notebook()
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        parameters = nbformat.v4.new_code_cell("\n".join(f"{key} = 'unset'" for key in params))
+        parameters.metadata["tags"] = ["parameters"]
+        body = nbformat.v4.new_code_cell(f"from pathlib import Path\n{code}")
+        notebook.cells = [nbformat.v4.new_markdown_cell(f"# {stem}"), parameters, body]
+        nbformat.write(notebook, root / "notebooks" / f"{stem}.ipynb")
+    (root / "configs" / "profiles" / "p.yaml").write_text(json.dumps(profile))
+    return root
+
+
+def _outcome(manifest: dict) -> dict[str, str]:
+    return {stem: e.get("reason", e["status"]) for stem, e in manifest["notebooks"].items()}
+
+
+def test_reruns_redo_only_what_changed(tmp_path: Path) -> None:
+    root = _chain_project(tmp_path)
+    first = run_series("p", root=root)
+    assert _outcome(first) == dict.fromkeys(_CHAIN, "first run")
+    made = first["notebooks"]["00_make"]
+    assert made["status"] == "ran"
+    assert made["outputs"].keys() == {"out/tables/t.csv", "out/executed/00_make.ipynb"}
+    assert made["fingerprint"]["inputs"].keys() == {"data/ckpt.txt"}  # out_dir, written to, is an output location
+    assert first["notebooks"]["01_read"]["fingerprint"]["inputs"].keys() == {"out/tables/t.csv"}
+
+    lines: list[str] = []
+    again = run_series("p", root=root, progress=lines.append)
+    assert {e["status"] for e in again["notebooks"].values()} == {"up to date"}
+    assert again["total_wall_time_s"] == 0
+    assert again["notebooks"]["00_make"]["wall_time_s"] == made["wall_time_s"]  # carried forward
+    assert lines == ["4 notebooks, 0 to run", *(f"[{i}/4] {stem}: up to date" for i, stem in enumerate(_CHAIN, 1))]
+
+    notebook = nbformat.read(root / "notebooks" / "00_make.ipynb", as_version=4)
+    notebook.cells[0].source = "# Make the table, now with more words"
+    nbformat.write(notebook, root / "notebooks" / "00_make.ipynb")
+    lines.clear()
+    edited = run_series("p", root=root, progress=lines.append)
+    assert _outcome(edited) == {
+        "00_make": "notebook source changed",
+        "01_read": "input changed: out/tables/t.csv",
+        "02_ckpt": "up to date",
+        "03_alone": "up to date",
+    }
+    assert re.fullmatch(r"4 notebooks, 2 to run; about \d+ s left", lines[0])  # 01_read reads what 00_make writes
+    assert lines[1] == "[1/4] 00_make: running (notebook source changed)"
+    assert re.fullmatch(r"\[1/4\] 00_make: ran in \d+\.\d s; about \d+ s left", lines[2])
+    assert re.fullmatch(r"\[2/4\] 01_read: ran in \d+\.\d s", lines[4]) and lines[5] == "[3/4] 02_ckpt: up to date"
+
+
+def test_a_changed_input_file_reruns_every_notebook_that_reads_it(tmp_path: Path) -> None:
+    root = _chain_project(tmp_path)
+    run_series("p", root=root)
+    ckpt = root / "data" / "ckpt.txt"
+    ckpt.write_text("weights")  # regenerated: the same bytes, written again
+    os.utime(ckpt, ns=(ckpt.stat().st_atime_ns, ckpt.stat().st_mtime_ns + 10**9))
+    assert _outcome(run_series("p", root=root)) == {
+        "00_make": "input changed: data/ckpt.txt",
+        "01_read": "input changed: out/tables/t.csv",
+        "02_ckpt": "input changed: data/ckpt.txt",
+        "03_alone": "up to date",
+    }
+
+
+def test_force_and_progress_from_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _chain_project(tmp_path)
+    run_series("p", root=root, only=["03_alone"])
+    command = ["run", "--profile", "p", "--root", str(root), "--only", "02_ckpt", "03_alone"]
+    assert main([*command, "--force", "03_alone"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "2 notebooks, 2 to run"  # no estimate: 02_ckpt never ran
+    assert out[1] == "[1/2] 02_ckpt: running (first run)"
+    assert re.fullmatch(r"\[1/2\] 02_ckpt: ran in \d+\.\d s; about \d+ s left", out[2])  # 03_alone's last time
+    assert out[3] == "[2/2] 03_alone: running (forced)"
+    assert re.fullmatch(r"\[2/2\] 03_alone: ran in \d+\.\d s", out[4])
+    assert re.fullmatch(r"2 ran; \d+\.\d s; manifest written to .*", out[5])
+    assert main([*command, "--force"]) == 0
+    assert capsys.readouterr().out.splitlines()[1::2][:2] == [
+        "[1/2] 02_ckpt: running (forced)",
+        "[2/2] 03_alone: running (forced)",
+    ]
+    assert main([*command, "--force", "99_nothing"]) == 2
+    assert "--force: unknown notebook(s) ['99_nothing']" in capsys.readouterr().err

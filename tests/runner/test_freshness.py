@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from celldino_utils.runner.freshness import (
+    expected_runs,
+    fingerprint,
+    notebook_paths,
+    path_parameters,
+    path_stamp,
+    stale_reason,
+)
+from celldino_utils.runner.notebook_code import notebook_source_hash, package_code
+
+from ..conftest import ROOT
+
+
+def _notebook(path: Path, code: str, markdown: str = "# Title") -> Path:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell(markdown), nbformat.v4.new_code_cell(code)]
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_source_hash_counts_cell_sources_not_outputs_ids_or_counts(tmp_path: Path) -> None:
+    path = _notebook(tmp_path / "a.ipynb", "x = 1")
+    before = notebook_source_hash(path)
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[1].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    notebook.cells[1].execution_count = 7
+    notebook.cells[1].id = "rewritten-by-nbstripout"
+    notebook.cells[1].metadata["tags"] = ["hide-input"]
+    nbformat.write(notebook, path)
+    assert notebook_source_hash(path) == before
+    notebook.cells[0].source = "# Another title"
+    nbformat.write(notebook, path)
+    assert notebook_source_hash(path) != before
+
+
+def test_path_parameters_are_the_strings_naming_files(tmp_path: Path) -> None:
+    (tmp_path / "figures").mkdir()
+    params = {
+        "profile": "tiny",
+        "out_dir": "figures",
+        "inputs": {"Cell-DINO": "data/a.parquet", "random": "/abs/b.parquet"},
+        "seeds": [0, 1],
+        "files": ["~/c.csv", "https://example.org/d.csv"],
+        "cell_line": "HEK293",
+        "again": "figures",
+    }
+    assert path_parameters(params, tmp_path) == [
+        tmp_path / "figures",
+        tmp_path / "data" / "a.parquet",
+        Path("/abs/b.parquet"),
+        Path("~/c.csv").expanduser(),
+    ]
+
+
+def test_defaults_the_profile_leaves_name_paths_too(tmp_path: Path) -> None:
+    notebook = _notebook(tmp_path / "n.ipynb", "")
+    parameters = nbformat.v4.new_code_cell('config = "configs/train/x.yaml"  # a path\nn: int = 3\ndata = "data/a"')
+    parameters.metadata["tags"] = ["parameters"]
+    content = nbformat.read(notebook, as_version=4)
+    content.cells.insert(1, parameters)
+    nbformat.write(content, notebook)
+    assert notebook_paths(notebook, {"data": "/elsewhere/b", "n": 4}, tmp_path) == [
+        tmp_path / "configs" / "train" / "x.yaml",
+        Path("/elsewhere/b"),
+    ]
+
+
+def _package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``fakepkg``: a imports .b, b imports fakepkg.c inside a function, sub imports ..c; d is imported by nothing."""
+    package = tmp_path / "site" / "fakepkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from .b import g\n")
+    (package / "b.py").write_text("def g():\n    import fakepkg.c\n    return fakepkg.c\n")
+    (package / "c.py").write_text("import os\n")
+    (package / "d.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("from ..c import os as _os\nfrom . import e\n")
+    (package / "sub" / "e.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    return package
+
+
+def test_package_code_follows_imports_without_importing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _package(tmp_path, monkeypatch)
+    notebook = _notebook(tmp_path / "n.ipynb", "%matplotlib inline\nimport numpy\nfrom fakepkg.a import g")
+    assert list(package_code(notebook, package="fakepkg")) == [
+        "fakepkg/__init__.py",
+        "fakepkg/a.py",
+        "fakepkg/b.py",
+        "fakepkg/c.py",
+    ]
+    other = _notebook(tmp_path / "m.ipynb", "import fakepkg.sub")
+    assert list(package_code(other, package="fakepkg")) == [
+        "fakepkg/__init__.py",
+        "fakepkg/c.py",
+        "fakepkg/sub/__init__.py",
+        "fakepkg/sub/e.py",
+    ]
+    assert "fakepkg" not in sys.modules
+
+
+def test_package_code_of_a_real_notebook() -> None:
+    code = package_code(ROOT / "notebooks" / "14_results.ipynb")
+    assert {"celldino_utils/evaluate/tables.py", "celldino_utils/io/tables.py", "celldino_utils/__init__.py"} <= set(
+        code
+    )
+    assert not {"celldino_utils/runner/series.py", "celldino_utils/cli.py"} & set(code)
+    assert "configs/train/default.yaml" in package_code(ROOT / "notebooks" / "01_train.ipynb")  # read by train code
+
+
+def test_stale_reasons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = _package(tmp_path, monkeypatch)
+    notebook = _notebook(tmp_path / "n.ipynb", "from fakepkg.a import g")
+    (tmp_path / "in.txt").write_text("x")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "t.csv").write_text("t")
+    params = {"table": "in.txt", "out_dir": "out"}
+    outputs = {"out/t.csv": path_stamp(tmp_path / "out" / "t.csv")}
+    last = fingerprint(notebook, params, root=tmp_path, outputs=outputs, package="fakepkg")
+    assert last["inputs"] == {"in.txt": path_stamp(tmp_path / "in.txt")} and list(last["code"])[-1] == "fakepkg/c.py"
+    previous = {"status": "ran", "fingerprint": last, "outputs": outputs}
+
+    def reason() -> str | None:
+        current = fingerprint(notebook, params, root=tmp_path, outputs=outputs, package="fakepkg")
+        return stale_reason(previous, current, root=tmp_path)
+
+    assert reason() is None
+    (tmp_path / "out" / "other.png").write_text("another notebook's figure")
+    assert reason() is None
+    (package / "c.py").write_text("import sys\n")
+    assert reason() == "package code changed: fakepkg/c.py"
+    previous["fingerprint"]["code"] = package_code(notebook, package="fakepkg")
+    stat = (tmp_path / "in.txt").stat()
+    os.utime(tmp_path / "in.txt", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert reason() == "input changed: in.txt"
+    previous["fingerprint"]["inputs"] = {"in.txt": path_stamp(tmp_path / "in.txt")}
+    (tmp_path / "out" / "t.csv").unlink()
+    assert reason() == "output missing: out/t.csv"
+    params["table"] = "in2.txt"
+    assert reason() == "parameters changed"
+    assert stale_reason(None, last, root=tmp_path) == "first run"
+    assert stale_reason({"status": "failed"}, last, root=tmp_path) == "last run failed"
+
+
+def test_expected_runs_follow_outputs_into_inputs(tmp_path: Path) -> None:
+    def entry(inputs: list[str], outputs: list[str]) -> dict:
+        return {"fingerprint": {"inputs": dict.fromkeys(inputs, "")}, "outputs": dict.fromkeys(outputs, "")}
+
+    entries = {
+        "10_table_A": entry(["emb/a.parquet"], ["figures/table_A.csv"]),
+        "11_table_B": entry(["emb/a.parquet"], ["figures/table_B.csv"]),
+        "14_results": entry(["figures/table_A.csv", "figures/table_B.csv"], []),
+        "20_figure": entry(["figures"], []),
+        "21_figure": entry(["emb"], []),
+    }
+    reasons = {"10_table_A": "notebook source changed", **dict.fromkeys(list(entries)[1:])}
+    assert expected_runs(reasons, entries, root=tmp_path) == ["10_table_A", "14_results", "20_figure"]
+    assert expected_runs(dict.fromkeys(entries), entries, root=tmp_path) == []
