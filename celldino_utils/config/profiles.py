@@ -9,12 +9,15 @@ notebooks' ``parameters`` cells before anything runs.
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
 PROFILE_KEYS = ("name", "description", "seed", "paths", "synthetic", "notebooks")
+#: Environment variables the profiles read their folders from; set but empty they would put data at ``/``.
+PATH_VARIABLES = ("CELLDINO_DATA_ROOT", "CELLDINO_CHECKPOINTS")
 
 _TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "dict", type(None): "None"}
 
@@ -35,11 +38,15 @@ def load_profile(name: str, *, root: str | Path) -> dict[str, Any]:
     Raises
     ------
     ValueError
-        If the profile is unknown or holds keys other than ``PROFILE_KEYS``.
+        If the profile is unknown or holds keys other than ``PROFILE_KEYS``, or a variable of
+        ``PATH_VARIABLES`` is set but empty.
     """
     path = profiles_dir(root) / f"{name}.yaml"
     if not path.exists():
         raise ValueError(f"unknown profile {name!r}; available: {available_profiles(root)}")
+    empty = [variable for variable in PATH_VARIABLES if variable in os.environ and not os.environ[variable].strip()]
+    if empty:
+        raise ValueError(f"{empty[0]} is set but empty; unset it or set it to a folder")
     profile = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     unknown = sorted(set(profile) - set(PROFILE_KEYS))
     if unknown:

@@ -34,3 +34,9 @@ def test_bad_parameters_are_named() -> None:
     del profile["notebooks"]["00_data"]
     with pytest.raises(ValueError, match=r"no entry for notebook\(s\) \['00_data'\]"):
         validate_profile(profile, notebooks)
+
+
+def test_an_empty_data_root_variable_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CELLDINO_DATA_ROOT", "")
+    with pytest.raises(ValueError, match=r"CELLDINO_DATA_ROOT is set but empty"):
+        load_profile("default", root=ROOT)
