@@ -13,13 +13,14 @@ from celldino_utils.embed.model import RANDOM_INIT, checkpoint_architecture
 from celldino_utils.embed.pipeline import embed_data
 from celldino_utils.io.profiles import METADATA_PREFIX, profile_path, write_profiles
 
-# (dataset name, on-disk format, levels embedded)
-DATASETS = (("hpa", "hpa-kaggle", ("fov", "cell")), ("cp", "cellpainting", ("cell",)))
+#: Data sets of the companion and the levels embedded from each: HPA fields and cells, Cell Painting cells.
+LEVELS_BY_DATASET: dict[str, tuple[str, ...]] = {"hpa": ("fov", "cell"), "cp": ("cell",)}
 
 
 def embed_suite(
     *,
     data_dirs: dict[str, str | Path],
+    formats: dict[str, str],
     checkpoints: dict[str, str | Path],
     out_dir: str | Path,
     crop_sizes: dict[str, int],
@@ -31,8 +32,9 @@ def embed_suite(
 
     Parameters
     ----------
-    data_dirs, checkpoints, crop_sizes
-        Keyed by dataset name (``hpa``, ``cp``): data folder, trained checkpoint, single-cell crop size.
+    data_dirs, formats, checkpoints, crop_sizes
+        Keyed by dataset name (``hpa``, ``cp``): data folder, its on-disk format (``hpa-kaggle``, ``hpa-fov``,
+        ``cellpainting``), trained checkpoint (a path or a released model's name), single-cell crop size.
     features
         Name of the trained feature set in the file names (``hpa_fov_<features>.parquet``).
     random_init
@@ -47,7 +49,7 @@ def embed_suite(
         One row per file written: ``dataset, level, features, file, rows, dims, seconds``.
     """
     rows = []
-    for dataset, format, levels in DATASETS:
+    for dataset, levels in LEVELS_BY_DATASET.items():
         models = {features: (checkpoints[dataset], {})}
         if random_init:
             recorded = checkpoint_architecture(checkpoints[dataset])
@@ -57,7 +59,7 @@ def embed_suite(
                 out = profile_path(out_dir, dataset=dataset, level=level, features=name)
                 start = time.perf_counter()
                 embed_data(
-                    format,
+                    formats[dataset],
                     data_dirs[dataset],
                     checkpoint=checkpoint,
                     level=level,
@@ -87,6 +89,7 @@ def _written(out: Path, *, dataset: str, level: str, features: str, start: float
 def cellprofiler_suite(
     *,
     data_dirs: dict[str, str | Path],
+    formats: dict[str, str],
     out_dir: str | Path,
     crop_sizes: dict[str, int],
     features: str = "cellprofiler",
@@ -95,7 +98,8 @@ def cellprofiler_suite(
     """The CellProfiler-style baseline of every data set, in the same files and schema as the embeddings.
 
     Cells are measured inside their single-cell crops (``crop_sizes``); an HPA field's profile is
-    the median of its cells. ``options`` go to :func:`celldino_utils.embed.cellprofiler.cellprofiler_profiles`.
+    the median of its cells. ``data_dirs``, ``formats`` and ``crop_sizes`` are keyed by dataset name as in
+    :func:`embed_suite`. ``options`` go to :func:`celldino_utils.embed.cellprofiler.cellprofiler_profiles`.
 
     Returns
     -------
@@ -106,9 +110,9 @@ def cellprofiler_suite(
     from celldino_utils.embed.cellprofiler import cellprofiler_profiles
 
     rows = []
-    for dataset, format, levels in DATASETS:
+    for dataset, levels in LEVELS_BY_DATASET.items():
         start = time.perf_counter()
-        cells = cellprofiler_profiles(format, data_dirs[dataset], crop_size=crop_sizes[dataset], **options)
+        cells = cellprofiler_profiles(formats[dataset], data_dirs[dataset], crop_size=crop_sizes[dataset], **options)
         tables = {"cell": cells}
         if "fov" in levels:
             tables["fov"] = aggregate_wells(cells, strata=("Metadata_Id",))

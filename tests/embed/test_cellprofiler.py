@@ -166,6 +166,7 @@ def test_suite_writes_cells_of_both_data_sets_and_hpa_fields_as_cell_medians(
 ) -> None:
     written = cellprofiler_suite(
         data_dirs={"hpa": hpa_dir, "cp": cp_dir},
+        formats={"hpa": "hpa-kaggle", "cp": "cellpainting"},
         out_dir=tmp_path,
         crop_sizes={"hpa": 32, "cp": 32},
         measurements=("sizeshape", "intensity"),
