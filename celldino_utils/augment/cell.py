@@ -1,4 +1,4 @@
-"""Cell-image augmentations of the official Cell-DINO code (SPEC §2), as pure functions of a tensor.
+"""Cell-image augmentations of the official Cell-DINO code, as pure functions of a tensor.
 
 Every function takes an image ``(C, H, W)`` of floats in [0, 1] (our datasets already divide
 by 255 or 65535, which is the recipe's first step) and returns a new tensor; randomness comes only
@@ -140,10 +140,15 @@ def center_crop(image: torch.Tensor, *, size: int) -> torch.Tensor:
 
 
 def resize_shorter_side(image: torch.Tensor, *, size: int, interpolation: str = "bilinear") -> torch.Tensor:
-    """Resize ``(C, H, W)`` so that its shorter side is ``size`` (``bilinear`` or ``bicubic``, antialiased)."""
+    """Resize ``(C, H, W)`` so that its shorter side is ``size`` (``bilinear`` or ``bicubic``, antialiased).
+
+    An image whose shorter side is already ``size`` is returned as it is (no resampling).
+    """
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f"interpolation: unknown mode {interpolation!r}; choose one of {list(INTERPOLATIONS)}")
     height, width = image.shape[-2:]
+    if min(height, width) == size:
+        return image
     factor = size / min(height, width)
     new = (max(1, round(height * factor)), max(1, round(width * factor)))
     return F.interpolate(image[None], size=new, mode=interpolation, antialias=True, align_corners=False)[0]

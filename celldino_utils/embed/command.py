@@ -3,6 +3,11 @@
 ``--model NAME --weights FILE`` embeds with a released model (its architecture comes from the name);
 ``--checkpoint FILE`` with a checkpoint of our training.
 
+Images are embedded at the model's training scale (fields resized so that their shorter side is the
+``field_px`` the model was trained at; ``--crop-size`` counted in pixels of that scale), unless
+``--native-size`` is given or the model does not record its scale; ``--resize-size`` sets the input side
+explicitly. A line on stderr says the scale factor used for each size of field.
+
 Under ``torchrun --nproc_per_node=N -m celldino_utils.embed ...`` each rank embeds its own shards.
 """
 
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 
 from celldino_utils.augment.cell import INTERPOLATIONS
 from celldino_utils.embed.pipeline import LEVELS, embed_data
@@ -27,8 +33,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default=None, help="weights file of --model (default: its default path)")
     parser.add_argument("--level", required=True, choices=LEVELS, help="fields of view or single cells")
     parser.add_argument("--out", required=True, help="output Parquet file")
-    parser.add_argument("--crop-size", type=int, default=64, help="single-cell crop side in pixels")
-    parser.add_argument("--resize-size", type=int, default=None, help="resize the shorter side before embedding")
+    parser.add_argument(
+        "--crop-size", type=int, default=64, help="single-cell crop side, in pixels of the model's training scale"
+    )
+    parser.add_argument(
+        "--resize-size",
+        type=int,
+        default=None,
+        help="resize the shorter side of each field or crop to this (default for fields: the training scale; 0: none)",
+    )
+    parser.add_argument(
+        "--native-size",
+        action="store_true",
+        help="keep native pixels: fields not brought to the training scale, crops of --crop-size native pixels",
+    )
     parser.add_argument("--interpolation", choices=INTERPOLATIONS, default="bilinear", help="resize mode")
     parser.add_argument("--center-crop", type=int, default=None, help="then embed the centred square of this side")
     parser.add_argument("--features", choices=FEATURE_RECIPES, default="cls", help="tokens that make the features")
@@ -81,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out,
         crop_size=args.crop_size,
         resize_size=args.resize_size,
+        native_size=args.native_size,
         interpolation=args.interpolation,
         center_crop=args.center_crop,
         feature_recipe=args.features,
@@ -92,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         architecture=architecture,
         read_options={"channel_map": dict(pairs)} if pairs else None,
+        report=partial(print, file=sys.stderr),
     )
     if out is not None:
         print(out)

@@ -38,8 +38,10 @@ def resolve_checkpoint(checkpoint: str | Path) -> str | Path:
 def checkpoint_architecture(checkpoint: str | Path) -> dict[str, Any]:
     """The architecture of a released model's name, or the one our training recorded beside ``checkpoint``.
 
-    Returns ``arch``, ``patch_size``, ``channel_mode``, ``img_size``, ``layerscale`` and ``in_chans``
-    (the channels it was trained on); {} for a file without our ``config.yaml`` beside it.
+    Returns ``arch``, ``patch_size``, ``channel_mode``, ``img_size``, ``layerscale``, ``in_chans``
+    (the channels it was trained on) and ``field_px`` (the training scale: shorter side in pixels of the
+    fields it was trained on; None when the release does not state it or the run predates its recording);
+    {} for a file without our ``config.yaml`` beside it.
     """
     if is_released_model(checkpoint):
         released = get_released_model(str(checkpoint))
@@ -50,11 +52,13 @@ def checkpoint_architecture(checkpoint: str | Path) -> dict[str, Any]:
             "img_size": released.img_size,
             "layerscale": 1.0,
             "in_chans": released.in_chans,
+            "field_px": released.field_px,
         }
     config = Path(checkpoint).parent / CONFIG_NAME
     if not config.exists():
         return {}
     cfg = OmegaConf.load(config)
+    field_px = OmegaConf.select(cfg, "data.field_px", default=None)
     return {
         "arch": cfg.student.arch,
         "patch_size": int(cfg.student.patch_size),
@@ -62,7 +66,22 @@ def checkpoint_architecture(checkpoint: str | Path) -> dict[str, Any]:
         "img_size": int(cfg.crops.global_crops_size),
         "layerscale": float(cfg.student.layerscale),
         "in_chans": int(cfg.student.in_chans),
+        "field_px": None if field_px is None else int(field_px),
     }
+
+
+def random_init_twin(checkpoint: str | Path) -> dict[str, Any]:
+    """The ``architecture`` that builds ``checkpoint``'s model at random init (pass it with ``checkpoint="random"``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the architecture is not known: not a released model, and no ``config.yaml`` of our training beside it.
+    """
+    recorded = checkpoint_architecture(checkpoint)
+    if not recorded:
+        raise FileNotFoundError(f"{checkpoint}: no config.yaml beside it to build the random-init twin from")
+    return {key: value for key, value in recorded.items() if key != "in_chans"}
 
 
 def load_embedding_model(
@@ -83,15 +102,16 @@ def load_embedding_model(
     weights
         The weights file of a released model (default: its default weights path); only with a released name.
     architecture
-        ``arch``, ``patch_size``, ``channel_mode``, ``img_size`` (and optionally ``layerscale``): override
-        what our ``config.yaml`` beside the checkpoint says; required for a checkpoint without one.
-        A released model takes its architecture from its name alone.
+        ``arch``, ``patch_size``, ``channel_mode``, ``img_size`` (and optionally ``layerscale``, and
+        ``field_px``, the training scale, which only passes to ``info``): override what our ``config.yaml``
+        beside the checkpoint says; required for a checkpoint without one. A released model takes its
+        architecture from its name alone.
 
     Returns
     -------
     (backbone, info)
-        The model in eval mode and the architecture it was built with (plus ``checkpoint``, and ``weights``
-        for a released model).
+        The model in eval mode and the architecture it was built with, with ``field_px`` when known (plus
+        ``checkpoint``, and ``weights`` for a released model).
 
     Raises
     ------

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import torch.distributed as dist
+import numpy as np
 from torch.utils.data import Subset
 
 from celldino_utils.augment import EvalTransform
+from celldino_utils.config.distributed import barrier, init_distributed
 from celldino_utils.embed.extract import embed_to_parquet
 from celldino_utils.embed.model import load_embedding_model
+from celldino_utils.embed.scale import scale_note
 from celldino_utils.io import get_layout, open_cells, open_fields
+from celldino_utils.io.datasets import CellDataset, FieldDataset, field_sizes, sample_positions
 from celldino_utils.models import TokenFeatures
 
 LEVELS = ("fov", "cell")
-
-
-def _barrier() -> None:
-    if dist.is_initialized():
-        dist.barrier()
+#: Fields whose image headers are read to say the scale of an embedding (spread over the data set).
+NOTE_SAMPLE = 256
 
 
 def embed_data(
@@ -32,6 +34,7 @@ def embed_data(
     weights: str | Path | None = None,
     crop_size: int = 64,
     resize_size: int | None = None,
+    native_size: bool = False,
     interpolation: str = "bilinear",
     center_crop: int | None = None,
     feature_recipe: str = "cls",
@@ -45,8 +48,16 @@ def embed_data(
     architecture: dict[str, Any] | None = None,
     read_options: dict[str, Any] | None = None,
     limit: int | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> Path | None:
-    """Embed fields (``level="fov"``) or single cells (``level="cell"``) of a data set.
+    """Embed fields (``level="fov"``) or single cells (``level="cell"``) of a data set, at the model's training scale.
+
+    The training scale is ``field_px``, the shorter side of the fields the model was trained on (recorded
+    in our ``config.yaml`` at training time, declared by the released-model registry, or passed in
+    ``architecture``). By default each field is resized so that its shorter side is ``field_px`` (left as
+    it is when it already is), and single cells are cut in pixels of that scale; fields of mixed sizes
+    in one folder are each scaled by their own factor. When ``field_px`` is unknown, or with
+    ``native_size``, images keep their native pixels.
 
     Parameters
     ----------
@@ -58,40 +69,55 @@ def embed_data(
     weights
         The weights file of a released model (default: its default weights path).
     crop_size
-        Side of single-cell crops in pixels (``level="cell"``).
+        Side of single-cell crops (``level="cell"``) in pixels of the training scale: in a field whose shorter
+        side is ``S`` a cell is cut at ``round(crop_size * S / field_px)`` native pixels around its centre
+        and resized to ``crop_size`` (bilinear, antialiased). Native pixels with ``native_size`` or when
+        ``field_px`` is unknown.
     resize_size, interpolation, center_crop
-        The evaluation transform after the division by the dtype range: resize the shorter side
-        (``bilinear`` or ``bicubic``, antialiased; None keeps the native pixel size), then take the centred
-        ``center_crop`` square (None: the whole image), then self-normalise each channel.
+        The evaluation transform after the division by the dtype range: resize the shorter side of each
+        field or crop to ``resize_size`` (``bilinear`` or ``bicubic``, antialiased; for fields, None brings
+        them to ``field_px`` and 0 keeps them native), then take the centred ``center_crop`` square
+        (None: the whole image), then self-normalise each channel.
+    native_size
+        Keep native pixels: fields are not brought to the training scale and crops are ``crop_size``
+        native pixels (an explicit ``resize_size`` still applies).
     feature_recipe, n_last_blocks
         Which tokens make the features (:data:`celldino_utils.models.FEATURE_RECIPES`): the class token,
         or the class tokens of the last ``n_last_blocks`` blocks followed by the mean patch token.
     architecture
-        ``arch``, ``patch_size``, ``channel_mode``, ``img_size``, ``layerscale`` for a checkpoint
-        without our ``config.yaml`` beside it.
+        ``arch``, ``patch_size``, ``channel_mode``, ``img_size``, ``layerscale`` (and ``field_px``, the
+        training scale, when known) for a checkpoint without our ``config.yaml`` beside it.
     limit
         Embed only the first ``limit`` fields or cells (a quick look, a benchmark); None for all.
+    report
+        Called once (rank 0), before embedding, with a line saying the scale used for each size of field
+        (:func:`celldino_utils.embed.scale.scale_note`; up to ``NOTE_SAMPLE`` image headers are read for it).
 
     Returns
     -------
     pathlib.Path or None
         ``out`` (Parquet: every ``Metadata_*`` column of the source, then ``emb_*``); None on ranks > 0.
     """
-    from celldino_utils.train.distributed import init_distributed
-
     if level not in LEVELS:
         raise ValueError(f"level: unknown level {level!r}; choose one of {list(LEVELS)}")
     read_options = read_options or {}
     layout = get_layout(format)
     ctx = init_distributed(device)
-    backbone, _ = load_embedding_model(
+    backbone, info = load_embedding_model(
         checkpoint, in_chans=layout.n_channels, seed=seed, weights=weights, **(architecture or {})
     )
     model = TokenFeatures(backbone, recipe=feature_recipe, n_last_blocks=n_last_blocks)
+    field_px = info.get("field_px")
+    scale = None if native_size else field_px
     if level == "fov":
         dataset = open_fields(format, data_dir, **read_options)
+        side = scale if resize_size is None else resize_size
     else:
-        dataset = open_cells(format, data_dir, crop_size=crop_size, **read_options)
+        dataset = open_cells(format, data_dir, crop_size=crop_size, field_px=scale, **read_options)
+        side = resize_size
+    if report is not None and ctx.is_main:
+        options = {"field_px": field_px, "native_size": native_size, "resize_size": resize_size, "crop_size": crop_size}
+        report(_note(dataset, level=level, limit=limit, **options))
     metadata = dataset.metadata
     if limit is not None:
         dataset, metadata = Subset(dataset, range(min(limit, len(dataset)))), metadata.iloc[:limit]
@@ -103,10 +129,22 @@ def embed_data(
         shard_size=shard_size,
         rank=ctx.rank,
         world_size=ctx.world_size,
-        barrier=_barrier,
+        barrier=partial(barrier, ctx),
         progress=progress and ctx.is_main,
-        transform=EvalTransform(crop_size=center_crop, resize_size=resize_size, interpolation=interpolation),
+        transform=EvalTransform(crop_size=center_crop, resize_size=side, interpolation=interpolation),
         batch_size=batch_size,
         num_workers=num_workers,
         device=ctx.device,
     )
+
+
+def _note(dataset: FieldDataset | CellDataset, *, level: str, limit: int | None, **options: Any) -> str:
+    """:func:`scale_note` of the fields embedded (those of the first ``limit`` items), from the image headers of
+    up to ``NOTE_SAMPLE`` of them."""
+    if isinstance(dataset, FieldDataset):
+        fields, embedded = dataset, np.arange(len(dataset))[:limit]
+    else:
+        fields, embedded = dataset.fields, np.unique(dataset.field_of_cell[:limit])
+    sample = [int(embedded[i]) for i in sample_positions(len(embedded), NOTE_SAMPLE)]
+    sides = [min(size) for size in field_sizes(fields, sample)]
+    return scale_note(sides, n_fields=len(embedded), level=level, **options)

@@ -1,9 +1,17 @@
-"""Single-cell crops: centres from label masks, fixed-size windows around centres."""
+"""Single-cell crops: centres from label masks, fixed-size windows around centres, sides at a model's training scale.
+
+A crop side is given in pixels of the training scale: fields whose shorter side is ``field_px``, the side
+of the fields the model was trained on. In a field whose shorter side is ``S`` the window is cut at
+``round(crop_size * S / field_px)`` native pixels and resized to ``crop_size`` (:func:`native_crop_side`,
+:func:`resize_crop`), so a cell covers as many model pixels as it did in training, whatever the field's size.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
 from scipy import ndimage
 
 
@@ -52,3 +60,26 @@ def crop_cell(
         keep = crop_around(labels[None] == cell_id, center_x=center_x, center_y=center_y, size=size)[0]
         crop = crop * keep
     return crop
+
+
+def native_crop_side(crop_size: int, *, field_side: int, field_px: int | None) -> int:
+    """Native side of a crop of ``crop_size`` training-scale pixels, in a field whose shorter side is ``field_side``.
+
+    ``round(crop_size * field_side / field_px)`` (at least 1); ``crop_size`` itself when ``field_px`` is None
+    (training scale unknown: crops are cut in native pixels).
+    """
+    if field_px is None:
+        return crop_size
+    if field_px < 1:
+        raise ValueError(f"field_px must be a positive number of pixels, got {field_px}")
+    return max(1, round(crop_size * field_side / field_px))
+
+
+def resize_crop(crop: np.ndarray, *, size: int) -> np.ndarray:
+    """Resize a float crop ``(C, s, s)`` to ``(C, size, size)``, bilinear, antialiased; as it is if ``s == size``."""
+    if crop.shape[-2:] == (size, size):
+        return crop
+    resized = F.interpolate(
+        torch.from_numpy(np.ascontiguousarray(crop))[None], size=(size, size), mode="bilinear", antialias=True
+    )
+    return resized[0].numpy()

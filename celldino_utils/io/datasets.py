@@ -16,9 +16,9 @@ from torch.utils.data import Dataset
 
 from celldino_utils.io.cellpainting import CENTRE_COLUMNS, SITE_KEYS, read_cellpainting, read_nucleus_centres
 from celldino_utils.io.channels import ChannelLayout, get_layout
-from celldino_utils.io.crops import cell_centres, crop_around, crop_cell
+from celldino_utils.io.crops import cell_centres, crop_around, crop_cell, native_crop_side, resize_crop
 from celldino_utils.io.hpa import PATHS_COLUMN, read_hpa_fov, read_hpa_kaggle
-from celldino_utils.io.images import read_image, stack_channels, to_unit_float
+from celldino_utils.io.images import image_shape, read_image, stack_channels, to_unit_float
 
 _INDEXERS = {"hpa-kaggle": read_hpa_kaggle, "hpa-fov": read_hpa_fov, "cellpainting": read_cellpainting}
 
@@ -49,13 +49,26 @@ def load_field(paths: tuple[Path, ...], *, layout: ChannelLayout) -> np.ndarray:
             f"{paths[0]}: expected {layout.n_channels} channel files or one multi-channel file, got {len(paths)}"
         )
     array = read_image(paths[0])
-    if array.ndim == 3 and array.shape[-1] == layout.n_channels and array.shape[0] != layout.n_channels:
+    if _channels_last(array.shape, layout.n_channels):
         array = np.moveaxis(array, -1, 0)
     if array.ndim != 3 or array.shape[0] != layout.n_channels:
         raise ValueError(
             f"{paths[0]}: expected {layout.n_channels} channels ({', '.join(layout.channels)}), got shape {array.shape}"
         )
     return to_unit_float(np.ascontiguousarray(array), source=str(paths[0]))
+
+
+def _channels_last(shape: tuple[int, ...], n_channels: int) -> bool:
+    """Whether a multi-channel file of array shape ``shape`` holds its channels on the last axis ``(H, W, C)``."""
+    return len(shape) == 3 and shape[-1] == n_channels and shape[0] != n_channels
+
+
+def field_size(paths: tuple[Path, ...], *, layout: ChannelLayout) -> tuple[int, int]:
+    """``(height, width)`` of the field :func:`load_field` reads from ``paths``, from the first file's header alone."""
+    shape = image_shape(paths[0])
+    if len(paths) == 1 and _channels_last(shape, layout.n_channels):
+        return shape[0], shape[1]
+    return shape[-2], shape[-1]
 
 
 def _channel_of(path: Path, layout: ChannelLayout) -> str:
@@ -89,6 +102,10 @@ class FieldDataset(Dataset):
     def __getitem__(self, i: int) -> torch.Tensor:
         return torch.from_numpy(load_field(self._paths[i], layout=self.layout))
 
+    def field_size(self, i: int) -> tuple[int, int]:
+        """``(height, width)`` of field ``i``, from its image header (no pixels read)."""
+        return field_size(self._paths[i], layout=self.layout)
+
 
 def open_fields(format: str, data_dir: str | Path, **options: object) -> FieldDataset:
     """Open the fields of view of a data set (``hpa-kaggle``, ``hpa-fov`` or ``cellpainting``).
@@ -100,22 +117,42 @@ def open_fields(format: str, data_dir: str | Path, **options: object) -> FieldDa
 
 
 class CellDataset(Dataset):
-    """Single-cell crops: item ``i`` is a float32 tensor ``(C, size, size)`` in [0, 1].
+    """Single-cell crops: item ``i`` is a float32 tensor ``(C, crop_size, crop_size)`` in [0, 1].
 
     Crops come from segmentation masks (HPA: the pixels of other cells are zeroed) or
     from nucleus centres (Cell Painting). ``metadata`` has one row per cell: the field's
-    ``Metadata_*`` columns plus ``Metadata_cell_id``, ``Metadata_center_x``, ``Metadata_center_y``.
+    ``Metadata_*`` columns plus ``Metadata_cell_id``, ``Metadata_center_x``, ``Metadata_center_y``
+    (native pixels of the field).
+
+    With ``field_px`` (the shorter side of the fields a model was trained on), ``crop_size`` is in
+    pixels of that scale: a cell of a field whose shorter side is ``S`` is cut at
+    ``round(crop_size * S / field_px)`` native pixels around its centre, masked, then resized to
+    ``crop_size`` (bilinear, antialiased), field by field. Without it, crops are ``crop_size`` native pixels.
+
+    Attributes
+    ----------
+    fields : FieldDataset
+        The fields the cells are cut from.
+    field_of_cell : numpy.ndarray
+        ``(N,)`` int: the position in ``fields`` of each cell's field.
     """
 
     def __init__(
-        self, fields: FieldDataset, cells: pd.DataFrame, *, crop_size: int, mask_paths: list[Path] | None
+        self,
+        fields: FieldDataset,
+        cells: pd.DataFrame,
+        *,
+        crop_size: int,
+        mask_paths: list[Path] | None,
+        field_px: int | None = None,
     ) -> None:
         self.fields = fields
         self.crop_size = crop_size
+        self.field_px = field_px
         self._mask_paths = mask_paths
-        self._field_of_cell = cells["field"].to_numpy()
+        self.field_of_cell = cells["field"].to_numpy()
         self._cells = cells[["cell_id", "center_x", "center_y"]].to_numpy()
-        field_meta = fields.metadata.iloc[self._field_of_cell].reset_index(drop=True)
+        field_meta = fields.metadata.iloc[self.field_of_cell].reset_index(drop=True)
         self.metadata = pd.concat(
             [field_meta, cells[["cell_id", "center_x", "center_y"]].add_prefix("Metadata_").reset_index(drop=True)],
             axis=1,
@@ -127,7 +164,7 @@ class CellDataset(Dataset):
         return self.fields.layout
 
     def __len__(self) -> int:
-        return len(self._field_of_cell)
+        return len(self.field_of_cell)
 
     def _field(self, f: int) -> tuple[np.ndarray, np.ndarray | None]:
         if self._cached is None or self._cached[0] != f:
@@ -137,13 +174,14 @@ class CellDataset(Dataset):
         return self._cached[1], self._cached[2]
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        image, labels = self._field(int(self._field_of_cell[i]))
+        image, labels = self._field(int(self.field_of_cell[i]))
         cell_id, x, y = self._cells[i]
+        side = native_crop_side(self.crop_size, field_side=min(image.shape[-2:]), field_px=self.field_px)
         if labels is None:
-            crop = crop_around(image, center_x=x, center_y=y, size=self.crop_size)
+            crop = crop_around(image, center_x=x, center_y=y, size=side)
         else:
-            crop = crop_cell(image, labels, cell_id=int(cell_id), center_x=x, center_y=y, size=self.crop_size)
-        return torch.from_numpy(crop)
+            crop = crop_cell(image, labels, cell_id=int(cell_id), center_x=x, center_y=y, size=side)
+        return torch.from_numpy(resize_crop(crop, size=self.crop_size))
 
 
 def open_cells(
@@ -151,25 +189,32 @@ def open_cells(
     data_dir: str | Path,
     *,
     crop_size: int,
+    field_px: int | None = None,
     mask_dir: str = "masks",
     mask_suffix: str = "_cells.png",
     nuclei_csv: str = "nuclei.csv",
     **options: object,
 ) -> CellDataset:
-    """Open single cells: HPA from label masks ``mask_dir/{Id}{mask_suffix}``, Cell Painting from ``nuclei_csv``."""
+    """Open single cells: HPA from label masks ``mask_dir/{Id}{mask_suffix}``, Cell Painting from ``nuclei_csv``.
+
+    ``crop_size`` is the side of every crop; with ``field_px`` it counts pixels at the scale of fields whose
+    shorter side is ``field_px`` (a model's training scale, see :class:`CellDataset`), else native pixels.
+    """
     if crop_size < 8:
         raise ValueError(f"crop_size must be at least 8 pixels, got {crop_size}")
+    if field_px is not None and field_px < 1:
+        raise ValueError(f"field_px must be a positive number of pixels, got {field_px}")
     fields = open_fields(format, data_dir, **options)
     if format == "cellpainting":
-        return CellDataset(
-            fields, _centre_cells(fields, Path(data_dir), nuclei_csv), crop_size=crop_size, mask_paths=None
-        )
+        cells = _centre_cells(fields, Path(data_dir), nuclei_csv)
+        return CellDataset(fields, cells, crop_size=crop_size, mask_paths=None, field_px=field_px)
     mask_paths = [Path(data_dir) / mask_dir / f"{image_id}{mask_suffix}" for image_id in fields.metadata["Metadata_Id"]]
     tables = []
     for f, path in enumerate(mask_paths):
         table = cell_centres(read_image(path))
         tables.append(table.assign(field=f))
-    return CellDataset(fields, pd.concat(tables, ignore_index=True), crop_size=crop_size, mask_paths=mask_paths)
+    cells = pd.concat(tables, ignore_index=True)
+    return CellDataset(fields, cells, crop_size=crop_size, mask_paths=mask_paths, field_px=field_px)
 
 
 def _centre_cells(fields: FieldDataset, data_dir: Path, nuclei_csv: str) -> pd.DataFrame:
@@ -203,3 +248,26 @@ def crops_of(
     if len(missing):
         raise KeyError(f"cells {list(missing[:3])} are not in the dataset")
     return np.stack([cells[int(i)].numpy() for i in position.loc[wanted]])
+
+
+def sample_positions(n: int, sample: int) -> list[int]:
+    """Up to ``sample`` positions spread evenly over ``range(n)``, first and last included, ascending."""
+    if n <= sample:
+        return list(range(n))
+    return sorted({int(i) for i in np.linspace(0, n - 1, sample).round()})
+
+
+def field_sizes(fields: Dataset, positions: list[int]) -> list[tuple[int, int]]:
+    """``(height, width)`` of the fields at ``positions``: from image headers for a :class:`FieldDataset`,
+    else from the items themselves (tensors ``(C, H, W)``)."""
+    if isinstance(fields, FieldDataset):
+        return [fields.field_size(i) for i in positions]
+    return [tuple(int(n) for n in fields[i].shape[-2:]) for i in positions]
+
+
+def typical_field_side(fields: Dataset, *, sample: int = 64) -> int:
+    """Median shorter side (pixels) of up to ``sample`` fields spread over ``fields`` (see :func:`field_sizes`)."""
+    if len(fields) == 0:
+        raise ValueError("the data set has no fields to measure")
+    sides = [min(size) for size in field_sizes(fields, sample_positions(len(fields), sample))]
+    return int(round(float(np.median(sides))))

@@ -33,6 +33,31 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ValueError(f"unreadable image file {path}: {err}") from err
 
 
+def image_shape(path: str | Path) -> tuple[int, ...]:
+    """The shape :func:`read_image` would return for ``path``, read from the file's header alone (no pixels decoded).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file's header cannot be read as an image's.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"image file not found: {path}")
+    try:
+        if path.suffix.lower() in _TIFF_SUFFIXES:
+            with tifffile.TiffFile(path) as tiff:
+                return tuple(int(n) for n in tiff.series[0].shape)
+        with Image.open(path) as image:
+            width, height = image.size
+            bands = len(image.getbands())
+    except (UnidentifiedImageError, OSError, ValueError, IndexError, tifffile.TiffFileError) as err:
+        raise ValueError(f"unreadable image file {path}: {err}") from err
+    return (height, width) if bands == 1 else (height, width, bands)
+
+
 def to_unit_float(array: np.ndarray, *, source: str) -> np.ndarray:
     """Scale an integer image to float32 in [0, 1] by its dtype's maximum (uint8 / 255, uint16 / 65535)."""
     if array.dtype == np.uint8 or array.dtype == np.uint16:

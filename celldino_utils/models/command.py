@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import pandas as pd
+
 from celldino_utils.models.released import released_models_table
 
 
@@ -11,6 +13,8 @@ def run(args: argparse.Namespace) -> int:
     """Print the registry, one block per model."""
     for row in released_models_table().to_dict("records"):
         print(f"{row['name']}\n  {row['architecture']}, {row['crop px']} px; channels: {row['channels']}")
+        scale = "not stated (embedded at native size)" if pd.isna(row["field px"]) else f"{row['field px']} px fields"
+        print(f"  training scale: {scale}")
         print(f"  trained on: {row['trained on']}")
         status = "found" if row["found"] else "not found"
         print(f"  weights: {row['weights file']} ({status})\n  source: {row['source']} ({row['licence']})")

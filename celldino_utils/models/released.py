@@ -1,4 +1,4 @@
-"""The paper's released models by name: Cell-DINO, channel-adaptive DINO (bag of channels) and DINOv2 (SPEC §2b).
+"""The paper's released models by name: Cell-DINO, channel-adaptive DINO (bag of channels) and DINOv2.
 
 Each :class:`ReleasedModel` says everything needed to rebuild the official backbone (dinov2
 ``DinoVisionTransformer``: layer scale, MLP feed-forward, no register tokens, position embeddings
@@ -57,6 +57,13 @@ class ReleasedModel:
         in the ``released/`` folder of the checkpoints folder when no path is given.
     pos_embed_offset : float
         dinov2 ``interpolate_offset``: the grid is resampled by the factor ``(n + offset) / M``.
+    field_px : int or None
+        The training scale: the shorter side in pixels of the fields the model's crops were taken from,
+        as the release states it. Embedding brings fields to it and cuts single cells in its pixels by
+        default (:func:`celldino_utils.embed.embed_data`). 512 for the HPA ViT-L/16: its field-of-view
+        checkpoint was trained on HPA-FoV, one 512 px image per field (its single-cell checkpoint, under
+        the same name, on crops whose source scale the release does not give). None where the release
+        does not say: then images are embedded at their native size.
     """
 
     name: str
@@ -71,6 +78,7 @@ class ReleasedModel:
     licence: str
     file_name: str
     pos_embed_offset: float = 0.1
+    field_px: int | None = None
 
     @property
     def channels_text(self) -> str:
@@ -85,7 +93,7 @@ RELEASED_MODELS: dict[str, ReleasedModel] = {
         ReleasedModel(
             "cell_dino_hpa_vitl16", "vit_large", 16, 224, 4, "all", _HPA_CHANNELS,
             "HPA: one checkpoint trained on single cells, one on 512 px fields (HPA-FoV); 224 px crops",
-            CELL_DINO_FORM, CELL_DINO_LICENCE, "cell_dino_hpa_vitl16.pth",
+            CELL_DINO_FORM, CELL_DINO_LICENCE, "cell_dino_hpa_vitl16.pth", field_px=512,
         ),
         ReleasedModel(
             "cell_dino_hpa_vitl14", "vit_large", 14, 518, 4, "all", _HPA_CHANNELS,
@@ -99,7 +107,8 @@ RELEASED_MODELS: dict[str, ReleasedModel] = {
         ),
         ReleasedModel(
             "channel_adaptive_dino_vitl16", "vit_large", 16, 224, 1, "boc", (),
-            "multi-channel microscopy, one channel per view (channel-adaptive DINO, DINO-BoC); 224 px crops",
+            "Extended CHAMMI (five cell microscopy data sets of varied channel counts), one channel per view; "
+            "224 px crops",
             CELL_DINO_FORM, CELL_DINO_LICENCE, "channel_adaptive_dino_vitl16.pth",
         ),
         ReleasedModel(
@@ -136,28 +145,33 @@ def is_released_model(name: str | Path) -> bool:
     return str(name) in RELEASED_MODELS
 
 
-def default_weights_path(model: ReleasedModel) -> Path:
+def default_weights_path(model: ReleasedModel, *, root: str | Path | None = None) -> Path:
     """Where the weights of ``model`` are looked up when no path is given.
 
     ``released/<file_name>`` in ``$CELLDINO_CHECKPOINTS``, else in ``$CELLDINO_DATA_ROOT/checkpoints``, else in
-    ``data/checkpoints`` under the project root (the folders the profiles put checkpoints in).
+    ``data/checkpoints`` (the folders the profiles put checkpoints in); relative folders are taken under
+    ``root``, by default the project root, as profile paths are.
     """
     if os.environ.get(CHECKPOINTS_ENV):
         base = Path(os.environ[CHECKPOINTS_ENV]).expanduser()
     elif os.environ.get(DATA_ROOT_ENV):
         base = Path(os.environ[DATA_ROOT_ENV]).expanduser() / "checkpoints"
     else:
-        base = project_root() / "data" / "checkpoints"
+        base = Path("data") / "checkpoints"
+    if not base.is_absolute():
+        base = (project_root() if root is None else Path(root)) / base
     return base / "released" / model.file_name
 
 
-def find_released_weights(name: str, weights: str | Path | None = None) -> Path | None:
-    """The weights file of released model ``name``: ``weights`` (which must exist), else the default path if a file
-    is there, else None (nothing to embed with)."""
+def find_released_weights(
+    name: str, weights: str | Path | None = None, *, root: str | Path | None = None
+) -> Path | None:
+    """The weights file of released model ``name``: ``weights`` (which must exist), else the default path (under
+    ``root``, see :func:`default_weights_path`) if a file is there, else None (nothing to embed with)."""
     model = get_released_model(name)
     if weights is not None:
         return released_weights_file(model, weights=weights)
-    path = default_weights_path(model)
+    path = default_weights_path(model, root=root)
     return path if path.is_file() else None
 
 
@@ -179,7 +193,8 @@ def released_weights_file(model: ReleasedModel, *, weights: str | Path | None = 
 
 
 def released_models_table(*, n_channels: int | None = None) -> pd.DataFrame:
-    """One row per released model: architecture, channels in order, training data, weights file and source.
+    """One row per released model: architecture, channels in order, training crop and field sizes (``field px``:
+    the training scale, None where the release does not give it), training data, weights file and source.
 
     With ``n_channels``, a column ``fits <n> channels`` says which models embed such images as they are
     (a bag-of-channels model fits any count).
@@ -191,6 +206,7 @@ def released_models_table(*, n_channels: int | None = None) -> pd.DataFrame:
             "architecture": f"{model.arch}/{model.patch_size}" + (" bag of channels" * (model.channel_mode == "boc")),
             "channels": model.channels_text,
             "crop px": model.img_size,
+            "field px": model.field_px,
         }
         if n_channels is not None:
             row[f"fits {n_channels} channels"] = model.channel_mode == "boc" or model.in_chans == n_channels
@@ -202,7 +218,8 @@ def released_models_table(*, n_channels: int | None = None) -> pd.DataFrame:
             "licence": model.licence,
         }
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table.astype({"field px": "Int64"})
 
 
 def build_released_backbone(model: ReleasedModel) -> ViTBackbone:

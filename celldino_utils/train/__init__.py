@@ -1,16 +1,18 @@
-"""Self-supervised training: loop, schedules, optimiser groups, checkpoints, distributed helpers, CLI."""
+"""Self-supervised training: loop, schedules, optimiser groups, checkpoints, CLI (distributed helpers: ``config``).
 
+Layer 2 (with ``ssl``): imports ``ssl``, ``models``, ``augment`` and the layers below.
+"""
+
+from celldino_utils.config.distributed import DistributedContext, init_distributed
 from celldino_utils.train.checkpoint import (
     BACKBONE_NAME,
     CHECKPOINT_NAME,
     CONFIG_NAME,
     export_teacher_backbone,
     load_checkpoint,
-    load_trained_backbone,
     save_checkpoint,
 )
 from celldino_utils.train.command import DEFAULT_CONFIG, load_train_config, main, register
-from celldino_utils.train.distributed import DistributedContext, init_distributed
 from celldino_utils.train.log import LOG_NAME, read_log
 from celldino_utils.train.loop import TrainingRun, prepare_run, resolve_config, train, train_step
 from celldino_utils.train.schedules import build_schedules, cosine_schedule, scaled_lr
@@ -29,7 +31,6 @@ __all__ = [
     "init_distributed",
     "load_checkpoint",
     "load_train_config",
-    "load_trained_backbone",
     "main",
     "prepare_run",
     "read_log",

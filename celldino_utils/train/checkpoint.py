@@ -11,10 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 from torch import nn
-
-from celldino_utils.models import ViTBackbone, build_backbone, load_backbone_weights
 
 CHECKPOINT_NAME = "checkpoint.pth"
 BACKBONE_NAME = "teacher_backbone.pth"
@@ -121,34 +118,3 @@ def export_teacher_backbone(model: nn.Module, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.teacher["backbone"].state_dict(), path)
     return path
-
-
-def load_trained_backbone(run_dir: str | Path, *, branch: str = "teacher") -> ViTBackbone:
-    """The backbone of a training run, built from its ``config.yaml`` and loaded from its ``checkpoint.pth``.
-
-    Parameters
-    ----------
-    run_dir
-        ``train.out_dir`` of a run.
-    branch
-        ``teacher`` (what the paper embeds with) or ``student`` (better after very short runs, SPEC §6).
-
-    Returns
-    -------
-    ViTBackbone
-        In eval mode, on the CPU.
-    """
-    run_dir = Path(run_dir)
-    for name in (CONFIG_NAME, CHECKPOINT_NAME):
-        if not (run_dir / name).is_file():
-            raise FileNotFoundError(f"training run file not found: {run_dir / name}")
-    cfg = OmegaConf.load(run_dir / CONFIG_NAME)
-    model = build_backbone(
-        cfg.student.arch,
-        in_chans=cfg.student.in_chans,
-        img_size=cfg.crops.global_crops_size,
-        patch_size=cfg.student.patch_size,
-        channel_mode=cfg.student.channel_mode,
-        layerscale=cfg.student.layerscale,
-    )
-    return load_backbone_weights(model, run_dir / CHECKPOINT_NAME, branch=branch).eval()

@@ -21,7 +21,17 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from celldino_utils.config import save_config, set_seed
+from celldino_utils.config.distributed import (
+    DistributedContext,
+    barrier,
+    gather_objects,
+    init_distributed,
+    shutdown,
+    sync_batchnorm,
+    wrap_ddp,
+)
 from celldino_utils.io import open_fields
+from celldino_utils.io.datasets import typical_field_side
 from celldino_utils.ssl import SSLMetaArch, build_meta_arch
 from celldino_utils.train.checkpoint import (
     BACKBONE_NAME,
@@ -38,15 +48,6 @@ from celldino_utils.train.data import (
     build_augmentation,
     build_loader,
     iterate_batches,
-)
-from celldino_utils.train.distributed import (
-    DistributedContext,
-    barrier,
-    gather_objects,
-    init_distributed,
-    shutdown,
-    sync_batchnorm,
-    wrap_ddp,
 )
 from celldino_utils.train.log import LOG_NAME, StepLog
 from celldino_utils.train.optim import apply_schedules, build_optimizer
@@ -71,7 +72,7 @@ class TrainingRun:
 
 
 def train(cfg: DictConfig, *, dataset: Dataset | None = None) -> Path:
-    """Train a Cell-DINO model (SPEC §2) and return the output folder.
+    """Train a Cell-DINO model (the official recipe, scaled by the config) and return the output folder.
 
     Parameters
     ----------
@@ -97,10 +98,14 @@ def train(cfg: DictConfig, *, dataset: Dataset | None = None) -> Path:
 
 def resolve_config(cfg: DictConfig, *, dataset: Dataset, world_size: int) -> DictConfig:
     """A copy of ``cfg`` with the derived keys set: ``student.in_chans``, ``augment.protein_index``,
-    ``optim.lr`` (scaling rule over the global batch) and ``train.epoch_length`` when null (one pass over the data).
+    ``optim.lr`` (scaling rule over the global batch), and, when null, ``train.epoch_length`` (one pass over
+    the data) and ``data.field_px`` (the median shorter side of the fields, read from the image headers of up
+    to 64 of them: the training scale at which :func:`celldino_utils.embed.embed_data` embeds other images).
     """
     cfg = copy.deepcopy(cfg)
     n_channels = int(dataset[0].shape[0])
+    if cfg.data.field_px is None:
+        cfg.data.field_px = typical_field_side(dataset)
     layout = getattr(dataset, "layout", None)
     if cfg.augment.protein_index is None and layout is not None:
         cfg.augment.protein_index = layout.protein_index

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from celldino_utils.cli import main
-from celldino_utils.embed import load_embedding_model
+from celldino_utils.embed import checkpoint_architecture, load_embedding_model
 from celldino_utils.models import (
     RELEASED_MODELS,
     TokenFeatures,
@@ -55,6 +55,16 @@ def test_every_paper_model_is_registered_with_its_architecture() -> None:
     assert RELEASED_MODELS["cell_dino_cp_vits8"].channels == ("DNA", "ER", "RNA", "AGP", "Mito")
     fits = released_models_table(n_channels=5).set_index("name")["fits 5 channels"]
     assert fits[fits].index.tolist() == ["cell_dino_cp_vits8", "channel_adaptive_dino_vitl16"]
+
+
+def test_training_scale_is_declared_only_where_the_release_states_it() -> None:
+    # HPA-FoV fields are 512 px; the other releases do not give the size of their training fields
+    declared = {name: model.field_px for name, model in RELEASED_MODELS.items()}
+    assert declared == {name: 512 if name == "cell_dino_hpa_vitl16" else None for name in RELEASED_MODELS}
+    table = released_models_table().set_index("name")["field px"]
+    assert table["cell_dino_hpa_vitl16"] == 512 and table.drop("cell_dino_hpa_vitl16").isna().all()
+    assert checkpoint_architecture("cell_dino_hpa_vitl16")["field_px"] == 512
+    assert checkpoint_architecture("channel_adaptive_dino_vitl16")["field_px"] is None
 
 
 def test_loading_is_frozen_and_accepts_chunked_or_plain_block_names(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ from celldino_utils.train import (
     CHECKPOINT_NAME,
     LOG_NAME,
     load_train_config,
-    load_trained_backbone,
     read_log,
     resolve_config,
     train,
@@ -58,7 +57,8 @@ def test_outputs_are_written_and_our_checkpoints_load_as_backbones(tmp_path: Pat
     state = torch.load(out / CHECKPOINT_NAME, weights_only=True)["model"]
     key = "blocks.0.attn.qkv.weight"
     for branch in ("teacher", "student"):
-        model = load_trained_backbone(out, branch=branch)
+        model = build_backbone("vit_tiny", in_chans=4, img_size=32, patch_size=16, channel_mode="boc", layerscale=1e-5)
+        load_backbone_weights(model, out / CHECKPOINT_NAME, branch=branch)
         torch.testing.assert_close(model.vit.get_parameter(key), state[f"{branch}.backbone.vit.{key}"])
     assert model.channel_mode == "boc" and model(torch.rand(1, 3, 32, 32)).shape == (1, 3 * 192)
     exported = build_backbone("vit_tiny", in_chans=4, img_size=32, patch_size=16, channel_mode="boc", layerscale=1e-5)
@@ -70,9 +70,12 @@ def test_resolve_config_sets_derived_keys(tiny_fields: TinyFields) -> None:
     cfg = load_train_config(None, [*TINY_TRAIN, "train.epoch_length=null", "optim.base_lr=1e-3"])
     resolved = resolve_config(cfg, dataset=tiny_fields, world_size=2)
     assert resolved.student.in_chans == 4 and resolved.augment.protein_index == 1
+    assert resolved.data.field_px == 40  # the training scale: the fields' shorter side
+    given = resolve_config(load_train_config(None, ["data.field_px=512"]), dataset=tiny_fields, world_size=1)
+    assert given.data.field_px == 512  # a scale set in the config is kept
     assert resolved.train.epoch_length == 1  # 12 images, global batch 8
     assert resolved.optim.lr == pytest.approx(1e-3 * (8 / 1024) ** 0.5)
-    assert cfg.optim.lr == 0.0  # the input is not modified
+    assert cfg.optim.lr == 0.0 and cfg.data.field_px is None  # the input is not modified
     with pytest.raises(ValueError, match="augment.protein_index"):
         resolve_config(load_train_config(None, ["augment.protein_index=7"]), dataset=tiny_fields, world_size=1)
 

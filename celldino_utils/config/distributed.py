@@ -1,4 +1,4 @@
-"""Distributed helpers for ``torchrun``: process group (NCCL on GPU, gloo on CPU), DDP wrapping, gathering.
+"""Distributed helpers for ``torchrun``, beside device selection: process group (NCCL or gloo), DDP, gathering.
 
 Without ``torchrun`` (``WORLD_SIZE`` unset or 1) everything degrades to one process and no
 collective is ever called.

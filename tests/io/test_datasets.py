@@ -1,0 +1,88 @@
+"""Field sizes read from image headers, the training scale of a data set, single cells cut at a model's scale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+import torch
+import torch.nn.functional as F
+
+from celldino_utils.io import datasets as datasets_module
+from celldino_utils.io import open_cells, open_fields
+from celldino_utils.io.classes import HPA_KAGGLE_2018_CLASSES
+from celldino_utils.io.crops import crop_around
+from celldino_utils.io.datasets import field_sizes, sample_positions, typical_field_side
+
+from ..layouts import HPA_TAGS, write_png
+
+
+def test_field_sizes_come_from_the_headers_without_reading_pixels(kaggle_dir: Path, monkeypatch) -> None:
+    fields = open_fields("hpa-kaggle", kaggle_dir)
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pixels were read")
+
+    monkeypatch.setattr(datasets_module, "read_image", no_reading)
+    monkeypatch.setattr(datasets_module, "stack_channels", no_reading)
+    assert field_sizes(fields, [0, 2]) == [(16, 20), (16, 20)]
+    assert typical_field_side(fields) == 16
+
+
+def test_multichannel_files_give_their_spatial_size_whatever_the_channel_axis(tmp_path: Path) -> None:
+    rows = []
+    for name, shape in (("first.tiff", (4, 10, 14)), ("last.tiff", (12, 18, 4)), ("rgba.png", (6, 22, 4))):
+        array = np.zeros(shape, dtype=np.uint8)
+        if name.endswith(".png"):
+            write_png(tmp_path / name, array)
+        else:
+            tifffile.imwrite(tmp_path / name, array, photometric="minisblack" if shape[0] == 4 else "rgb")
+        rows.append({"file": name, "cell_type": "U2OS", **{c: c == "Cytosol" for c in HPA_KAGGLE_2018_CLASSES}})
+    pd.DataFrame(rows).to_csv(tmp_path / "fov.csv", index=False)
+    fields = open_fields("hpa-fov", tmp_path)
+    assert field_sizes(fields, [0, 1, 2]) == [(10, 14), (12, 18), (6, 22)]
+    assert [tuple(fields[i].shape[-2:]) for i in range(3)] == [(10, 14), (12, 18), (6, 22)]
+
+
+def test_training_scale_is_the_median_shorter_side_of_a_spread_sample() -> None:
+    images = [torch.zeros(2, side, side + 3) for side in (40, 64, 64, 128, 32)]
+    assert typical_field_side(images) == 64
+    assert sample_positions(5, 64) == [0, 1, 2, 3, 4]
+    assert sample_positions(1000, 3) == [0, 500, 999]
+    with pytest.raises(ValueError, match="no fields"):
+        typical_field_side([])
+
+
+def _field_with_one_big_cell(folder: Path, image_id: str, *, side: int, centre: int, half: int) -> None:
+    """A ``side`` px Kaggle field of smooth stripes per channel, and a mask whose one cell is the square of
+    half-side ``half`` around (``centre``, ``centre``) (centroid exactly there)."""
+    y, x = np.mgrid[0:side, 0:side]
+    for c, tag in enumerate(HPA_TAGS):
+        plane = 127 + 100 * np.sin((x + 2 * y) / (9.0 + 4 * c)) * np.cos(y / 23.0)
+        write_png(folder / "train" / f"{image_id}_{tag}.png", plane.round().astype(np.uint8))
+    labels = np.zeros((side, side), dtype=np.uint16)
+    labels[centre - half : centre + half + 1, centre - half : centre + half + 1] = 1
+    write_png(folder / "masks" / f"{image_id}_cells.png", labels)
+
+
+def test_cells_at_the_training_scale_match_the_cells_of_the_downscaled_field(tmp_path: Path) -> None:
+    # field_px 64: the 256 px field is 4x the training scale, the 384 px field 6x (one folder, mixed sizes).
+    _field_with_one_big_cell(tmp_path, "f256", side=256, centre=128, half=38)
+    _field_with_one_big_cell(tmp_path, "f384", side=384, centre=192, half=50)
+    pd.DataFrame({"Id": ["f256", "f384"], "Target": ["0", "1"]}).to_csv(tmp_path / "train.csv", index=False)
+    cells = open_cells("hpa-kaggle", tmp_path, crop_size=16, field_px=64)
+    fields = open_fields("hpa-kaggle", tmp_path)
+    for i, factor in enumerate((4, 6)):
+        crop = cells[i].numpy()
+        assert crop.shape == (4, 16, 16)
+        small = F.interpolate(fields[i][None], size=(64, 64), mode="bilinear", antialias=True)[0].numpy()
+        # the 16 * factor native window starts at a multiple of factor: it is exactly the small field's window
+        expected = crop_around(small, center_x=32, center_y=32, size=16)
+        np.testing.assert_allclose(crop[:, 1:-1, 1:-1], expected[:, 1:-1, 1:-1], atol=1e-5)
+        np.testing.assert_allclose(crop, expected, atol=0.05)  # the border rows only lack their outer neighbours
+        assert np.abs(crop - crop.mean()).max() > 0.2, f"the crop of field {i} (x{factor}) is flat"
+    native = open_cells("hpa-kaggle", tmp_path, crop_size=16)[0].numpy()  # no training scale: native pixels
+    np.testing.assert_array_equal(native, crop_around(fields[0].numpy(), center_x=128, center_y=128, size=16))
