@@ -17,8 +17,13 @@ STAGE_COMMANDS: tuple[str, ...] = (
 
 
 def _run(args: argparse.Namespace) -> int:
-    from celldino_utils.runner.series import run_series
+    from celldino_utils.runner.series import check_profile, run_series
 
+    if args.check:
+        declared = check_profile(args.profile, root=args.root)
+        inputs = f"all its {declared} inputs are present" if declared else "declares no external inputs"
+        print(f"profile {args.profile} matches the notebooks and {inputs}")
+        return 0
     force = True if args.force == [] else (args.force or False)
     manifest = run_series(
         args.profile, root=args.root, only=args.only, force=force, progress=lambda line: print(line, flush=True)
@@ -66,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only", nargs="*", default=(), help="consider only these notebook stems")
     run.add_argument(
         "--force", nargs="*", metavar="NAME", help="run these notebooks (all, without a NAME) even when up to date"
+    )
+    run.add_argument(
+        "--check",
+        action="store_true",
+        help="check the profile and that its inputs (sources) are present, executing nothing; exit 2 if any is missing",
     )
     run.set_defaults(func=_run)
     data = sub.add_parser("data", help="generate the synthetic data sets of a profile (skipped when up to date)")

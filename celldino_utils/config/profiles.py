@@ -1,9 +1,34 @@
 """Run profiles: one YAML per profile (``configs/profiles/<name>.yaml``) holding every notebook's parameters.
 
 A profile has ``paths`` (data, checkpoints, outputs; environment variables may
-override them through ``${oc.env:...}``), ``synthetic`` (generator settings) and
-``notebooks`` (parameters by notebook stem). Profiles are validated against the
-notebooks' ``parameters`` cells before anything runs.
+override them through ``${oc.env:...}``), ``synthetic`` (generator settings),
+``notebooks`` (parameters by notebook stem) and, optionally, ``sources``: the
+external inputs the profile needs, which nothing in the companion makes or downloads.
+A profile may name a ``base`` profile and hold only what differs from it (``tiny`` is
+``default`` with tiny data and short runs): its keys are merged onto the base's before
+interpolations are resolved. Profiles are validated against the notebooks' ``parameters`` cells, and their
+``sources`` checked, before anything runs (``celldino run --check`` does only that).
+
+``sources`` maps a short name to an entry with either a ``path`` (a file, or a folder
+that must not be empty; ``${paths.*}`` allowed, relative paths under the project
+root) or a released ``model`` (a name ``celldino models`` lists, with an optional
+``weights`` file, by default the one ``celldino models`` shows: ``released/<file
+name>`` in the checkpoints folder), plus
+``what`` (one line) and ``source`` (where to get it: a ``data/README.md`` section
+title, an accession, a Kaggle competition; for a model it defaults to the
+registry's request address and licence)::
+
+    sources:
+      hpa_2021:
+        path: ${paths.data_root}/hpa_kaggle_2021
+        what: HPA single-cell competition images, train.csv and cell masks
+        source: data/README.md, "Human Protein Atlas, Kaggle 2021"
+      cell_dino_hpa:
+        model: cell_dino_hpa_vitl16
+        what: the released Cell-DINO HPA ViT-L/16 weights
+
+Notebook parameters may refer to an entry, e.g. ``hpa_data: ${sources.hpa_2021.path}``.
+Profiles whose data are generated (``default``, ``tiny``) declare no sources.
 """
 
 from __future__ import annotations
@@ -13,9 +38,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
-PROFILE_KEYS = ("name", "description", "seed", "paths", "synthetic", "notebooks")
+PROFILE_KEYS = ("name", "description", "seed", "paths", "synthetic", "notebooks", "sources")
+#: A profile may name another as its ``base``: its own keys are merged onto the base's, which holds the rest.
+BASE_KEY = "base"
 #: Environment variables the profiles read their folders from; set but empty they would put data at ``/``.
 PATH_VARIABLES = ("CELLDINO_DATA_ROOT", "CELLDINO_CHECKPOINTS")
 
@@ -38,22 +65,36 @@ def load_profile(name: str, *, root: str | Path) -> dict[str, Any]:
     Raises
     ------
     ValueError
-        If the profile is unknown or holds keys other than ``PROFILE_KEYS``, or a variable of
-        ``PATH_VARIABLES`` is set but empty.
+        If the profile is unknown, holds keys other than ``PROFILE_KEYS`` or a ``notebooks`` or ``sources``
+        section that is not a mapping, or a variable of ``PATH_VARIABLES`` is set but empty.
     """
     path = profiles_dir(root) / f"{name}.yaml"
-    if not path.exists():
-        raise ValueError(f"unknown profile {name!r}; available: {available_profiles(root)}")
     empty = [variable for variable in PATH_VARIABLES if variable in os.environ and not os.environ[variable].strip()]
     if empty:
         raise ValueError(f"{empty[0]} is set but empty; unset it or set it to a folder")
-    profile = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    profile = OmegaConf.to_container(_merged(name, root=root), resolve=True)
     unknown = sorted(set(profile) - set(PROFILE_KEYS))
     if unknown:
         raise ValueError(f"{path}: unknown key(s) {unknown}; allowed: {list(PROFILE_KEYS)}")
     if not isinstance(profile.get("notebooks"), dict):
         raise ValueError(f"{path}: 'notebooks' must map notebook names to their parameters")
+    if not isinstance(profile.get("sources") or {}, dict):
+        raise ValueError(f"{path}: 'sources' must map input names to their path or model, what and source")
     return profile
+
+
+def _merged(name: str, *, root: str | Path, children: tuple[str, ...] = ()) -> DictConfig:
+    """Profile ``name`` merged onto its ``base`` profile (recursively), interpolations not yet resolved."""
+    path = profiles_dir(root) / f"{name}.yaml"
+    if not path.exists():
+        raise ValueError(f"unknown profile {name!r}; available: {available_profiles(root)}")
+    config = OmegaConf.load(path)
+    base = config.pop(BASE_KEY, None)
+    if base is None:
+        return config
+    if base == name or base in children:
+        raise ValueError(f"{path}: base profiles form a cycle: {' -> '.join([*children, name, str(base)])}")
+    return OmegaConf.merge(_merged(str(base), root=root, children=(*children, name)), config)
 
 
 def notebook_parameters(notebook: str | Path) -> dict[str, str]:

@@ -30,6 +30,7 @@ from celldino_utils.runner.freshness import (
     stale_reason,
     written_outputs,
 )
+from celldino_utils.runner.inputs import require_inputs
 from celldino_utils.runner.manifest import checksum_tree, git_commit, package_versions, write_manifest
 
 MANIFEST_NAME = "run_manifest.json"
@@ -45,6 +46,37 @@ def series_notebooks(root: str | Path) -> list[Path]:
     if not notebooks:
         raise FileNotFoundError(f"no notebooks/NN_*.ipynb under {Path(root).resolve()}")
     return notebooks
+
+
+def _checked_profile(profile_name: str, root: Path) -> tuple[dict[str, Any], list[Path], int]:
+    """The profile, validated against the series' notebooks, the notebooks, and how many inputs it declares.
+
+    Raises
+    ------
+    ValueError
+        If a parameter does not match a notebook's; :class:`~celldino_utils.runner.inputs.MissingInputs` listing
+        every input of the profile's ``sources`` that is missing or declared wrongly.
+    """
+    profile = load_profile(profile_name, root=root)
+    notebooks = series_notebooks(root)
+    validate_profile(profile, notebooks)
+    return profile, notebooks, require_inputs(profile, profile_name, root=root)
+
+
+def check_profile(profile_name: str, *, root: str | Path = ".") -> int:
+    """Check a profile as :func:`run_series` does before its first notebook, executing nothing.
+
+    Returns
+    -------
+    int
+        How many inputs the profile declares in ``sources`` (all present).
+
+    Raises
+    ------
+    ValueError
+        As :func:`run_series` raises it before its first notebook (``MissingInputs`` is one).
+    """
+    return _checked_profile(profile_name, Path(root).resolve())[2]
 
 
 def _data_checksums(profile: dict[str, Any], root: Path, earlier: Mapping[str, Any]) -> dict[str, Any]:
@@ -236,13 +268,13 @@ def run_series(
 
     Raises
     ------
+    MissingInputs
+        Before executing anything, listing every input of the profile's ``sources`` that is missing.
     NotebookFailed
         At the first notebook that fails, naming it and the failing cell; the manifest records the failure.
     """
     root = Path(root).resolve()
-    profile = load_profile(profile_name, root=root)
-    notebooks = series_notebooks(root)
-    validate_profile(profile, notebooks)
+    profile, notebooks, _ = _checked_profile(profile_name, root)
     chosen = _chosen(only, notebooks, "--only")
     selected = [nb for nb in notebooks if not chosen or nb.stem in chosen]
     forced = frozenset(nb.stem for nb in selected) if force is True else _chosen(force or (), notebooks, "--force")

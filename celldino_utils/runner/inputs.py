@@ -1,0 +1,71 @@
+"""The check of a profile's external inputs (its ``sources``) before a run: paths, and released models' weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from celldino_utils.config.sources import MissingInput, Source, missing_sources
+from celldino_utils.models import (
+    RELEASED_MODELS,
+    default_weights_path,
+    find_released_weights,
+    get_released_model,
+    is_released_model,
+)
+from celldino_utils.runner.freshness import resolve_key
+
+
+class MissingInputs(ValueError):
+    """Inputs of a profile are missing or declared wrongly; the message lists them, one per line.
+
+    Attributes
+    ----------
+    missing : list of MissingInput
+        The inputs at fault, in the profile's order.
+    """
+
+    def __init__(self, profile_name: str, missing: list[MissingInput], declared: int) -> None:
+        self.missing = missing
+        head = f"profile {profile_name!r}: {len(missing)} of its {declared} inputs missing or declared wrongly"
+        super().__init__("\n".join([f"{head}; no notebook was executed", *map(str, missing)]))
+
+
+def missing_model(source: Source, *, root: str | Path) -> MissingInput | None:
+    """Why the released model an entry names cannot be loaded, or None when its weights file is there.
+
+    An explicit ``weights`` path is taken relative to ``root``, as the notebooks see it. Without a ``source``,
+    the line says where the registry says the weights are requested, and their licence.
+    """
+    if not is_released_model(source.model):
+        return MissingInput.invalid(source.name, f"unknown model {source.model!r}; known: {sorted(RELEASED_MODELS)}")
+    model = get_released_model(source.model)
+    weights = resolve_key(source.weights, root) if source.weights else None
+    try:
+        found = find_released_weights(model.name, weights, root=root)
+    except FileNotFoundError:  # an explicit weights file that is not there
+        found = None
+    if found is not None:
+        return None
+    where = f"model {model.name}, weights file {weights or default_weights_path(model, root=root)}"
+    return MissingInput.missing(source.name, where, source.what, source.source or f"{model.source} ({model.licence})")
+
+
+def require_inputs(profile: dict[str, Any], profile_name: str, *, root: str | Path) -> int:
+    """Check that every input the profile declares in ``sources`` is there.
+
+    Returns
+    -------
+    int
+        How many inputs the profile declares (all present).
+
+    Raises
+    ------
+    MissingInputs
+        Listing each missing or wrongly declared input with where to get it.
+    """
+    missing = missing_sources(profile, root=root, check_model=lambda source: missing_model(source, root=root))
+    declared = len(profile.get("sources") or {})
+    if missing:
+        raise MissingInputs(profile_name, missing, declared)
+    return declared
