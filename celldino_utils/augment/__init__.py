@@ -1,4 +1,7 @@
-"""Cell augmentations: multi-crop for self-distillation and the evaluation transform (SPEC §2)."""
+"""Cell augmentations of the official Cell-DINO recipe: multi-crop for self-distillation, the evaluation transform.
+
+Layer 1 (with ``synthetic``, ``models``): imports ``config`` and ``io`` only.
+"""
 
 from celldino_utils.augment.cell import (
     center_crop,

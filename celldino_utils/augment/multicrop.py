@@ -1,4 +1,4 @@
-"""Multi-crop augmentation for training and the evaluation transform (SPEC §2, ``CellAugmentationDINO``).
+"""Multi-crop augmentation for training and the evaluation transform (official Cell-DINO ``CellAugmentationDINO``).
 
 Input images are float ``(C, H, W)`` in [0, 1], as ``celldino_utils.io`` datasets return them:
 the recipe's "divide by 255" has already happened in the reader (uint16 data are divided by 65535).

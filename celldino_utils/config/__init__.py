@@ -1,4 +1,7 @@
-"""Configuration: YAML loading and merging, seeding, and device selection."""
+"""Configuration: YAML loading and merging, seeding, and device selection.
+
+Bottom layer (with ``io``): imports no other part of the package.
+"""
 
 from celldino_utils.config.device import select_device
 from celldino_utils.config.load import load_config, save_config, set_seed

@@ -10,9 +10,8 @@ from __future__ import annotations
 import harmonypy
 import pandas as pd
 
-from celldino_utils.correct.common import feature_matrix, require_groups, require_metadata, with_features
 from celldino_utils.correct.pca import pca_matrix
-from celldino_utils.io.profiles import feature_names
+from celldino_utils.io.profiles import feature_matrix, feature_names, require_groups, require_metadata, with_features
 
 HARMONY_PREFIX = "harmony_"
 

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from celldino_utils.correct.common import feature_matrix, with_features
-from celldino_utils.io.profiles import feature_names
+from celldino_utils.io.profiles import feature_matrix, feature_names, with_features
 
 PCA_PREFIX = "pca_"
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from celldino_utils.correct.common import feature_matrix, require_metadata
 from celldino_utils.correct.harmony import harmony
 from celldino_utils.correct.sphering import sphering
+from celldino_utils.io.profiles import feature_matrix, require_metadata
 
 
 def none(profiles: pd.DataFrame, *, batch_col: str | None = None) -> pd.DataFrame:

@@ -1,9 +1,17 @@
-"""Embedding: frozen backbones over fields of view and single cells, written as Parquet profiles."""
+"""Embedding: frozen backbones over fields of view and single cells, written as Parquet profiles.
+
+Layer 3, a stage (with ``correct``, ``evaluate``, ``plot``): imports the layers below; never ``chapters``.
+"""
 
 from celldino_utils.embed.extract import embed_batches, embed_to_parquet
-from celldino_utils.embed.model import RANDOM_INIT, checkpoint_architecture, load_embedding_model, resolve_checkpoint
+from celldino_utils.embed.model import (
+    RANDOM_INIT,
+    checkpoint_architecture,
+    load_embedding_model,
+    random_init_twin,
+    resolve_checkpoint,
+)
 from celldino_utils.embed.pipeline import LEVELS, embed_data
-from celldino_utils.embed.suite import cellprofiler_suite, embed_suite
 
 __all__ = [
     "LEVELS",
@@ -11,9 +19,8 @@ __all__ = [
     "checkpoint_architecture",
     "embed_batches",
     "embed_data",
-    "cellprofiler_suite",
-    "embed_suite",
     "embed_to_parquet",
     "load_embedding_model",
+    "random_init_twin",
     "resolve_checkpoint",
 ]

@@ -1,4 +1,7 @@
-"""Evaluation of frozen features and of batch correction."""
+"""Evaluation of frozen features and of batch correction.
+
+Layer 3, a stage (with ``embed``, ``correct``, ``plot``): imports the layers below and ``correct``.
+"""
 
 from celldino_utils.evaluate.batch_metrics import (
     batch_metric_table,
@@ -9,7 +12,6 @@ from celldino_utils.evaluate.batch_metrics import (
     silhouette,
 )
 from celldino_utils.evaluate.finetune import FineTuneClassifier, finetune_classifier, finetune_f1, predict_fields
-from celldino_utils.evaluate.focal_loss import sigmoid_focal_loss
 from celldino_utils.evaluate.heterogeneity import (
     cell_similarity,
     heterogeneity_score,
@@ -27,9 +29,8 @@ from celldino_utils.evaluate.mlp_probe import (
     train_mlp_probe,
 )
 from celldino_utils.evaluate.moa import dose_groups, moa_auprc, moa_by_dose, summarise_moa_runs
-from celldino_utils.evaluate.paper_tables import merge_run, published_table, table_title
+from celldino_utils.evaluate.paper_values import merge_run, published_table, table_title
 from celldino_utils.evaluate.splits import compound_split, grouped_split
-from celldino_utils.evaluate.training_check import knn_against_random_init
 
 __all__ = [
     "FineTuneClassifier",
@@ -44,7 +45,6 @@ __all__ = [
     "fov_logits",
     "grouped_split",
     "heterogeneity_score",
-    "knn_against_random_init",
     "knn_score",
     "linear_probe_f1",
     "macro_average_precision",
@@ -60,7 +60,6 @@ __all__ = [
     "published_table",
     "replicate_map",
     "retrieval_table",
-    "sigmoid_focal_loss",
     "silhouette",
     "summarise_moa_runs",
     "table_title",

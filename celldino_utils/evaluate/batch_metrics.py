@@ -18,9 +18,15 @@ from copairs.map import average_precision, mean_average_precision
 from sklearn.metrics import f1_score, pairwise_distances_chunked, silhouette_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from celldino_utils.correct.common import feature_matrix, query_mask, require_groups, require_metadata
-from celldino_utils.correct.sphering import CONTROL_QUERY
-from celldino_utils.io.profiles import feature_columns
+from celldino_utils.io.classes import label_sets
+from celldino_utils.io.profiles import (
+    CONTROL_QUERY,
+    feature_columns,
+    feature_matrix,
+    query_mask,
+    require_groups,
+    require_metadata,
+)
 
 
 def silhouette(
@@ -154,7 +160,7 @@ def knn_score(
     if not multilabel:
         predicted = _vote(labels[neighbours])
         return float(f1_score(labels, predicted.astype(str), average=average, zero_division=0))
-    sets = [frozenset(s.split(label_sep)) - {""} for s in labels]
+    sets = label_sets(labels, sep=label_sep)
     binarizer = MultiLabelBinarizer(classes=sorted(set().union(*sets)))
     truth = binarizer.fit_transform(sets)
     predicted = (truth[neighbours].mean(axis=1) > 0.5).astype(int)

@@ -3,10 +3,10 @@
 "Cell-DINO ft" trains the whole network and a linear head on labels, against the frozen linear probe
 (:func:`celldino_utils.evaluate.linear_probe_f1`): AdamW, backbone lr below the head's (optionally decayed
 layer by layer), linear warm-up then cosine decay per step; training images get a random resized crop and
-flips, then self-normalisation (SPEC §2); validation and test images the evaluation transform. Cross-entropy
-for one class per row (cell line), BCE-with-logits for class sets (localisation); the epoch with the best
-validation macro F1 (ties: lower validation loss) is kept. The head's bias starts at the training class
-frequencies, so an untrained model predicts the prior, not noise around probability 0.5. F1 as
+flips, then self-normalisation (the official Cell-DINO recipe); validation and test images the evaluation
+transform. Cross-entropy for one class per row (cell line), BCE-with-logits for class sets (localisation); the
+epoch with the best validation macro F1 (ties: lower validation loss) is kept. The head's bias starts at the
+training class frequencies, so an untrained model predicts the prior, not noise around probability 0.5. F1 as
 ``linear_probe_f1`` (multilabel: probability >= 0.5; ``zero_division=0``).
 """
 
@@ -30,6 +30,7 @@ from tqdm import tqdm
 from celldino_utils.augment import EvalTransform, random_flips, random_resized_crop, self_normalize
 from celldino_utils.config.device import select_device
 from celldino_utils.evaluate.splits import SPLITS
+from celldino_utils.io.classes import label_sets
 from celldino_utils.train.optim import param_groups
 from celldino_utils.train.schedules import cosine_schedule
 
@@ -118,7 +119,7 @@ def _label_sets(table: pd.DataFrame, *, label_col: str, multilabel: bool, sep: s
         raise ValueError(f"finetune: label column {label_col!r} not in the {name} metadata ({list(table.columns)})")
     if len(table) == 0:
         raise ValueError(f"finetune: the {name} split is empty")
-    sets = [frozenset(t.split(sep)) - {""} if multilabel else frozenset([t]) for t in table[label_col].astype(str)]
+    sets = label_sets(table[label_col], sep=sep if multilabel else None)
     if not all(sets):
         raise ValueError(f"finetune: {sets.count(frozenset())} row(s) of column {label_col!r} ({name}) hold no label")
     return sets

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from celldino_utils.correct.common import feature_matrix, require_metadata
+from celldino_utils.io.profiles import feature_matrix, require_metadata
 
 
 def _unit_rows(values: np.ndarray, *, source: str) -> np.ndarray:

@@ -14,13 +14,14 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
 
-from celldino_utils.correct.common import feature_matrix, require_metadata
+from celldino_utils.io.classes import label_sets
+from celldino_utils.io.profiles import feature_matrix, require_metadata
 
 THRESHOLD = 0.5
 
 
 def _label_sets(labels: pd.Series, sep: str) -> list[frozenset[str]]:
-    sets = [frozenset(str(s).split(sep)) - {""} for s in labels]
+    sets = label_sets(labels, sep=sep)
     empty = sum(1 for s in sets if not s)
     if empty:
         raise ValueError(f"linear_probe_f1: {empty} row(s) of column {labels.name!r} hold no label")

@@ -18,17 +18,18 @@ import torch
 from sklearn.metrics import average_precision_score
 from sklearn.preprocessing import StandardScaler
 from torch import nn
+from torchvision.ops import sigmoid_focal_loss
 
 from celldino_utils.config.device import select_device
-from celldino_utils.correct.common import feature_matrix, require_metadata
-from celldino_utils.evaluate.focal_loss import sigmoid_focal_loss
 from celldino_utils.evaluate.splits import SPLITS, grouped_split
+from celldino_utils.io.classes import label_sets
+from celldino_utils.io.profiles import feature_matrix, require_metadata
 
 HIDDEN = (512, 256)
 DROPOUT = 0.5
 LEARNING_RATE = 1e-3
 PLATEAU = {"mode": "max", "patience": 4, "factor": 0.5}
-FOCAL = {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"}
+FOCAL = {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"}  # torchvision.ops.sigmoid_focal_loss, mean over elements
 
 
 def build_mlp_probe(n_features: int, n_classes: int) -> nn.Sequential:
@@ -51,8 +52,7 @@ def multi_hot(labels: pd.Series, *, n_classes: int, sep: str = " ") -> np.ndarra
     outside ``[0, n_classes)``.
     """
     out = np.zeros((len(labels), n_classes), dtype=np.float32)
-    for row, text in enumerate(labels.astype(str)):
-        parts = [p for p in text.split(sep) if p]
+    for row, (text, parts) in enumerate(zip(labels.astype(str), label_sets(labels, sep=sep), strict=True)):
         if not parts or not all(p.isdigit() and int(p) < n_classes for p in parts):
             raise ValueError(
                 f"column {labels.name!r}, row {row}: label {text!r} is not a {sep!r}-separated list of "

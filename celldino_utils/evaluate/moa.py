@@ -19,8 +19,8 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from celldino_utils.correct.common import feature_matrix, require_metadata
 from celldino_utils.evaluate.splits import compound_split
+from celldino_utils.io.profiles import feature_matrix, require_metadata
 
 # LINCS dose codes (Metadata_dose_recode) 1..6 are about 0.04, 0.12, 0.37, 1.11, 3.33 and 10 uM
 # (0 = DMSO). The supplement names three groups without their codes; we take two codes per group.

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from celldino_utils.correct.common import require_metadata
+from celldino_utils.io.classes import label_sets
+from celldino_utils.io.profiles import require_metadata
 
 SPLITS = ("train", "val", "test")
 
@@ -38,8 +39,7 @@ def _split_counts(n_groups: int, fractions: Sequence[float], *, group_col: str, 
 
 def _group_classes(profiles: pd.DataFrame, *, group_col: str, label_col: str, label_sep: str | None) -> pd.Series:
     """For each group, the set of classes carried by any of its rows (the union of their labels)."""
-    labels = profiles[label_col].astype(str)
-    sets = labels.map(lambda s: frozenset([s]) if label_sep is None else frozenset(s.split(label_sep)) - {""})
+    sets = pd.Series(label_sets(profiles[label_col], sep=label_sep), index=profiles.index)
     return sets.groupby(profiles[group_col]).agg(lambda col: frozenset().union(*col))
 
 

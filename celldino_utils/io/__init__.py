@@ -1,7 +1,10 @@
-"""Readers and writers: image formats, metadata tables, single-cell crops, the profile schema and published profiles."""
+"""Readers and writers: image formats, metadata tables, single-cell crops, the profile schema and published profiles.
+
+Bottom layer (with ``config``): imports no other part of the package.
+"""
 
 from celldino_utils.io.channels import CELLPAINTING, HPA_FOV, HPA_KAGGLE, LAYOUTS, ChannelLayout, get_layout
-from celldino_utils.io.classes import CLASS_LISTS, class_index
+from celldino_utils.io.classes import CLASS_LISTS, class_index, label_sets
 from celldino_utils.io.profiles import (
     check_profiles,
     feature_columns,
@@ -37,6 +40,7 @@ __all__ = [
     "class_index",
     "feature_columns",
     "get_layout",
+    "label_sets",
     "lincs_dose_recode",
     "load_field",
     "metadata_columns",

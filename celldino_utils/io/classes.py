@@ -8,6 +8,8 @@ Tables A (19 classes) and B (31 classes).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 HPA_KAGGLE_2018_CLASSES: tuple[str, ...] = (
     "Nucleoplasm",
     "Nuclear membrane",
@@ -139,3 +141,14 @@ def class_index(name: str, *, class_list: str = "hpa-kaggle-2018") -> int:
     if name not in classes:
         raise KeyError(f"class {name!r} is not in class list {class_list!r}")
     return classes.index(name)
+
+
+def label_sets(labels: Iterable[object], *, sep: str | None = " ") -> list[frozenset[str]]:
+    """One set of class labels per row: ``"0 25"`` -> ``{"0", "25"}`` with ``sep=" "``.
+
+    Tokens are stripped and empty ones dropped, so a row without a label gives an empty set (callers
+    name the column when they refuse it). With ``sep=None`` every row is one class, taken as it is.
+    """
+    if sep is None:
+        return [frozenset([str(label)]) for label in labels]
+    return [frozenset(token.strip() for token in str(label).split(sep)) - {""} for label in labels]

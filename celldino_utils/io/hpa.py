@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from celldino_utils.io.channels import HPA_KAGGLE
-from celldino_utils.io.classes import CLASS_LISTS
+from celldino_utils.io.classes import CLASS_LISTS, label_sets
 from celldino_utils.io.tables import read_csv, require_columns
 
 PATHS_COLUMN = "_paths"
@@ -34,7 +34,7 @@ def _parse_labels(labels: pd.Series, *, separator: str, class_list: str, source:
         if pd.isna(value) or str(value).strip() == "":
             raise ValueError(f"{source}: image {image_id} has no label")
         try:
-            indices = sorted({int(token) for token in str(value).split(separator) if token.strip() != ""})
+            indices = sorted(int(token) for token in label_sets([value], sep=separator)[0])
         except ValueError:
             raise ValueError(
                 f"{source}: image {image_id} has a label {value!r} that is not {separator!r}-separated integers"
@@ -170,7 +170,7 @@ def label_table(metadata: pd.DataFrame) -> pd.DataFrame:
     """One row per (field, label): ``Metadata_Id``, ``class_index`` and ``class_name`` from ``Metadata_Target``."""
     require_columns(metadata, ["Metadata_Id", "Metadata_Target", "Metadata_class_list"], source="metadata")
     rows = metadata[["Metadata_Id", "Metadata_Target", "Metadata_class_list"]].copy()
-    rows["class_index"] = rows["Metadata_Target"].str.split()
+    rows["class_index"] = [sorted(int(i) for i in labels) for labels in label_sets(rows["Metadata_Target"])]
     rows = rows.explode("class_index", ignore_index=True)
     rows["class_index"] = rows["class_index"].astype(int)
     rows["class_name"] = [

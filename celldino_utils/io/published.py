@@ -16,6 +16,8 @@ import pandas as pd
 
 from celldino_utils.io.profiles import (
     CELLPROFILER_PREFIXES,
+    CONTROL_COLUMN,
+    CONTROL_VALUE,
     METADATA_PREFIX,
     check_profiles,
     feature_columns,
@@ -27,9 +29,6 @@ from celldino_utils.io.tables import read_csv
 LINCS_DOSES_UM = (0.04, 0.12, 0.37, 1.11, 3.33, 10.0)
 DOSE_COLUMN = "Metadata_mmoles_per_liter"
 DOSE_CODE_COLUMN = "Metadata_dose_recode"
-#: Controls are the rows with ``Metadata_pert_type == "control"`` (the query of Table D and sphering).
-CONTROL_COLUMN = "Metadata_pert_type"
-CONTROL_VALUE = "control"
 TREATED_VALUE = "trt"
 #: A row whose compound name in one of these columns is DMSO is a control.
 CONTROL_NAME = "DMSO"

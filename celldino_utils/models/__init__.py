@@ -1,4 +1,7 @@
-"""Backbones: timm ViTs over all channels or a bag of channels, the released models by name, foreign weights."""
+"""Backbones: timm ViTs over all channels or a bag of channels, the released models by name, foreign weights.
+
+Layer 1 (with ``synthetic``, ``augment``): imports ``config`` and ``io`` only.
+"""
 
 from celldino_utils.models.backbone import ARCHITECTURES, CHANNEL_MODES, BagOfChannels, ViTBackbone, build_backbone
 from celldino_utils.models.features import FEATURE_RECIPES, TokenFeatures

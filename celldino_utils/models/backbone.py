@@ -2,7 +2,7 @@
 
 The Vision Transformer itself always comes from ``timm.create_model``; this module only adds
 what self-distillation needs around it: the iBOT mask token (dinov2 ``DinoVisionTransformer``
-keeps one in the backbone) and the channel handling of SPEC §2.
+keeps one in the backbone) and the channel handling of Cell-DINO (all channels, or a bag of channels).
 
 - ``channel_mode="all"``: one ViT whose patch embedding takes every channel (``in_chans=C``).
 - ``channel_mode="boc"`` (bag of channels, DINO-BoC): a 1-channel ViT sees each channel as its
@@ -209,7 +209,7 @@ def build_backbone(
     patch_size
         Side of a patch in pixels.
     channel_mode
-        ``all`` or ``boc`` (bag of channels), SPEC §2.
+        ``all`` or ``boc`` (bag of channels).
     drop_path_rate
         Stochastic depth rate of the last block (timm's linear rule: 0 at the first block).
     layerscale

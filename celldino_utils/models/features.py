@@ -1,4 +1,4 @@
-"""Feature recipes: which tokens of a frozen backbone make an image's embedding (SPEC §2b, official linear probe)."""
+"""Feature recipes: which tokens of a frozen backbone make an image's embedding (the official linear probe's inputs)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Load backbone weights from a local checkpoint: ours, official dinov2 and Cell-DINO (SPEC §2, initialisation).
+"""Load backbone weights from a local checkpoint: ours, official dinov2 and Cell-DINO (initialisation).
 
 Foreign weights go through two pure ``state_dict -> state_dict`` steps, as timm's
 ``checkpoint_filter_fn``: :func:`extract_backbone_state` finds the (teacher) backbone and

@@ -1,4 +1,7 @@
-"""Figures: field composites and channel strips, UMAPs (supplement Figures A-C) and heterogeneity (Figure D)."""
+"""Figures: field composites and channel strips, UMAPs (supplement Figures A-C) and heterogeneity (Figure D).
+
+Layer 3, a stage (with ``embed``, ``correct``, ``evaluate``): imports the layers below and ``evaluate``.
+"""
 
 from celldino_utils.plot.figures_heterogeneity import cluster_order, figure_d
 from celldino_utils.plot.figures_umap import (
@@ -10,7 +13,7 @@ from celldino_utils.plot.figures_umap import (
     panel_silhouette,
     plot_umap,
 )
-from celldino_utils.plot.images import autoscale, composite, plot_cellpainting_sites, plot_channels, plot_hpa_examples
+from celldino_utils.plot.images import autoscale, composite, plot_cellpainting_sites, plot_hpa_examples
 from celldino_utils.plot.save import save_figure
 from celldino_utils.plot.umap import umap_embedding
 
@@ -26,7 +29,6 @@ __all__ = [
     "localisation_labels",
     "panel_silhouette",
     "plot_cellpainting_sites",
-    "plot_channels",
     "plot_hpa_examples",
     "plot_umap",
     "save_figure",

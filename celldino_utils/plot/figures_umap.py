@@ -16,10 +16,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from celldino_utils.correct.common import require_metadata
 from celldino_utils.evaluate.batch_metrics import silhouette
 from celldino_utils.io.classes import CLASS_LISTS
-from celldino_utils.io.profiles import feature_columns, metadata_columns
+from celldino_utils.io.profiles import feature_columns, metadata_columns, require_metadata
 from celldino_utils.plot.umap import UMAP_COLUMNS
 
 #: The four clusters highlighted in supplement Figure A.

@@ -81,18 +81,6 @@ def plot_hpa_examples(fields: FieldDataset, *, group_by: str, n_per_group: int =
     return figure
 
 
-def plot_channels(image: np.ndarray, *, layout: ChannelLayout, title: str = "") -> Figure:
-    """One grey panel per channel of a ``(C, H, W)`` field, titled with the channel names."""
-    figure, axes = plt.subplots(1, layout.n_channels, figsize=(2.2 * layout.n_channels, 2.4), squeeze=False)
-    for ax, plane, name in zip(axes[0], autoscale(image), layout.channels, strict=True):
-        ax.imshow(plane, cmap="gray")
-        ax.set_title(name, fontsize=9)
-        ax.set_axis_off()
-    figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-    return figure
-
-
 def plot_cellpainting_sites(fields: FieldDataset, rows: pd.Index | list[int], *, label_col: str) -> Figure:
     """A grid with one row per selected site and one column per channel, rows labelled by ``label_col``."""
     rows = list(rows)

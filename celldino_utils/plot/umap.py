@@ -1,6 +1,6 @@
 """Seeded, disk-cached UMAP embeddings of profile tables (supplement Figures A-C).
 
-The first UMAP in a process spends tens of seconds compiling numba code (SPEC section 5), so every
+The first UMAP in a process spends tens of seconds compiling numba code, so every
 embedding is written once to a cache folder, keyed by a hash of the feature matrix and the UMAP
 parameters, and read back by every later notebook that asks for the same embedding.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from celldino_utils.correct.common import feature_matrix, with_features
+from celldino_utils.io.profiles import feature_matrix, with_features
 
 UMAP_COLUMNS: tuple[str, str] = ("UMAP_1", "UMAP_2")
 

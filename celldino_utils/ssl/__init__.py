@@ -1,4 +1,7 @@
-"""Self-distillation: DINO, iBOT and KoLeo losses, the projection head and the meta-architecture (SPEC §2)."""
+"""Self-distillation: DINO, iBOT and KoLeo losses, the projection head and the meta-architecture.
+
+Layer 2 (with ``train``): imports ``models`` and the layers below.
+"""
 
 from celldino_utils.ssl.centering import CENTERING_MODES, TeacherCentering, sinkhorn_knopp
 from celldino_utils.ssl.dino_loss import DINOLoss

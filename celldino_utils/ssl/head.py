@@ -25,7 +25,7 @@ class DINOHead(nn.Module):
     hidden_dim, bottleneck_dim, n_layers
         MLP shape; ``n_layers=1`` is a single linear map to the bottleneck.
     use_bn
-        BatchNorm in the hidden layers: at small scale it prevents the early collapse of SPEC §6.
+        BatchNorm in the hidden layers: at small scale it prevents the teacher's early collapse to a uniform output.
     """
 
     def __init__(

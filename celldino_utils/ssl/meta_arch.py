@@ -3,7 +3,7 @@
 This module only composes: the ViT comes from :mod:`celldino_utils.models`, the head and each loss
 from their own module in this package. A loss whose weight is 0 is never built (dinov2 ``do_koleo``).
 One training step is split into :meth:`SSLMetaArch._teacher_targets`, :meth:`SSLMetaArch._student_outputs`
-and :meth:`SSLMetaArch._loss_terms` (SPEC §2: DINO on class tokens, iBOT on masked patches, KoLeo).
+and :meth:`SSLMetaArch._loss_terms` (DINO on class tokens, iBOT on masked patches, KoLeo).
 """
 
 from __future__ import annotations

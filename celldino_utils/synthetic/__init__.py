@@ -1,4 +1,7 @@
-"""Synthetic data sets in the real on-disk formats, with known ground truth."""
+"""Synthetic data sets in the real on-disk formats, with known ground truth.
+
+Layer 1 (with ``augment``, ``models``): imports ``config`` and ``io`` only.
+"""
 
 from celldino_utils.synthetic.cellpainting import (
     CellPaintingSyntheticConfig,

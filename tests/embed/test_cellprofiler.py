@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celldino_utils.embed import cellprofiler_suite
+from celldino_utils.chapters import cellprofiler_suite
 from celldino_utils.embed.cellprofiler import (
     DEFAULT_MEASUREMENTS,
     cellprofiler_profiles,

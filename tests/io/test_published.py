@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celldino_utils.correct.sphering import CONTROL_QUERY
-from celldino_utils.evaluate.tables import moa_run_values
+from celldino_utils.evaluate.protocols import moa_run_values
 from celldino_utils.io import feature_columns, lincs_dose_recode, read_published
+from celldino_utils.io.profiles import CONTROL_QUERY
 
 # Doses as the LINCS platemaps give them (µM), with their expected codes.
 LINCS_DOSES = {0.04115226: 1, 0.1234568: 2, 0.3703704: 3, 1.111111: 4, 3.333333: 5, 9.999998: 6}

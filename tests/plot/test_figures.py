@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celldino_utils.correct.common import with_features
 from celldino_utils.evaluate import silhouette
 from celldino_utils.evaluate.heterogeneity import heterogeneity_score
 from celldino_utils.io.channels import CELLPAINTING, HPA_KAGGLE
-from celldino_utils.io.profiles import to_profiles
+from celldino_utils.io.profiles import to_profiles, with_features
 from celldino_utils.plot import (
     FIGURE_A_CLASSES,
     cluster_order,

@@ -110,7 +110,7 @@ def test_package_code_follows_imports_without_importing(tmp_path: Path, monkeypa
 
 def test_package_code_of_a_real_notebook() -> None:
     code = package_code(ROOT / "notebooks" / "14_results.ipynb")
-    assert {"celldino_utils/evaluate/tables.py", "celldino_utils/io/tables.py", "celldino_utils/__init__.py"} <= set(
+    assert {"celldino_utils/evaluate/protocols.py", "celldino_utils/io/tables.py", "celldino_utils/__init__.py"} <= set(
         code
     )
     assert not {"celldino_utils/runner/series.py", "celldino_utils/cli.py"} & set(code)

@@ -1,4 +1,4 @@
-"""Run values of supplement Tables A-D from profile tables, and the finished long-form tables.
+"""Run values of supplement Tables A-D by the paper's protocols, and the finished long-form tables.
 
 Each ``*_run_values`` function returns this run's numbers in long form (``method, column,
 run_value, run_std, n_runs``), keyed by the method names the caller chose; :func:`finish_table`
@@ -19,9 +19,10 @@ from celldino_utils.evaluate.finetune import finetune_f1
 from celldino_utils.evaluate.linear_probe import linear_probe_f1
 from celldino_utils.evaluate.mlp_probe import evaluate_localisation_map
 from celldino_utils.evaluate.moa import moa_by_dose, summarise_moa_runs
-from celldino_utils.evaluate.paper_tables import merge_run, published_table
+from celldino_utils.evaluate.paper_values import merge_run, published_table
 from celldino_utils.evaluate.splits import grouped_split
 from celldino_utils.io.classes import CLASS_LISTS
+from celldino_utils.io.profiles import CONTROL_QUERY
 
 NOT_PROVIDED = "embeddings not provided: pass this model's profiles (our Parquet schema) as an external input"
 
@@ -151,7 +152,7 @@ def moa_run_values(
     *,
     n_runs: int = 10,
     seed: int = 0,
-    control_query: str = "Metadata_pert_type == 'control'",
+    control_query: str = CONTROL_QUERY,
     **moa_options: Any,
 ) -> pd.DataFrame:
     """Table D: micro AUPRC x 100 of MoA prediction by dose group, mean and std over ``n_runs`` splits."""

@@ -7,11 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from celldino_utils.correct import correct, correct_cellpainting_wells, correct_hpa_fields
+from celldino_utils.chapters import correct_cellpainting_wells, correct_hpa_fields
+from celldino_utils.correct import correct
 from celldino_utils.io.profiles import profile_path, read_profiles, write_profiles
 
-from .test_harmony import _two_batches
-from .test_sphering import DMSO, _plates
+from ..correct.test_harmony import _two_batches
+from ..correct.test_sphering import DMSO, _plates
 
 
 def test_hpa_fields_are_corrected_written_and_measured(tmp_path: Path) -> None:

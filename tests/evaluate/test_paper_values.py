@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celldino_utils.evaluate.paper_tables import (
+from celldino_utils.evaluate.paper_values import (
     MERGED_COLUMNS,
     TABLE_NAMES,
     merge_run,

@@ -7,7 +7,8 @@ import pytest
 import torch
 import yaml
 
-from celldino_utils.evaluate import knn_against_random_init, knn_score
+from celldino_utils.chapters import knn_against_random_init
+from celldino_utils.evaluate import knn_score
 from celldino_utils.io import open_fields, read_profiles
 from celldino_utils.models import build_backbone
 from celldino_utils.synthetic import ensure_synthetic

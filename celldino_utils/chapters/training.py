@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from celldino_utils.embed import RANDOM_INIT, embed_data, random_init_twin
 from celldino_utils.evaluate.batch_metrics import knn_score
 from celldino_utils.io import read_profiles
 
@@ -52,13 +53,7 @@ def knn_against_random_init(
     FileNotFoundError
         If ``checkpoint`` has no ``config.yaml`` of our training beside it.
     """
-    from celldino_utils.embed import RANDOM_INIT, checkpoint_architecture, embed_data
-
-    recorded = checkpoint_architecture(checkpoint)
-    if not recorded:
-        raise FileNotFoundError(f"{checkpoint}: no config.yaml beside it to build the random-init twin from")
-    architecture = {k: v for k, v in recorded.items() if k != "in_chans"}
-    models = {"trained": (checkpoint, None), "random init": (RANDOM_INIT, architecture)}
+    models = {"trained": (checkpoint, None), "random init": (RANDOM_INIT, random_init_twin(checkpoint))}
     rows = []
     for name, (source, arch) in models.items():
         out = Path(out_dir) / f"fov_{name.replace(' ', '_')}.parquet"

@@ -9,7 +9,9 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from celldino_utils.embed.model import RANDOM_INIT, checkpoint_architecture
+from celldino_utils.correct.profiling import aggregate_wells
+from celldino_utils.embed.cellprofiler import cellprofiler_profiles
+from celldino_utils.embed.model import RANDOM_INIT, random_init_twin
 from celldino_utils.embed.pipeline import embed_data
 from celldino_utils.io.profiles import METADATA_PREFIX, profile_path, write_profiles
 
@@ -52,8 +54,7 @@ def embed_suite(
     for dataset, levels in LEVELS_BY_DATASET.items():
         models = {features: (checkpoints[dataset], {})}
         if random_init:
-            recorded = checkpoint_architecture(checkpoints[dataset])
-            models[random_init] = (RANDOM_INIT, {k: v for k, v in recorded.items() if k != "in_chans"})
+            models[random_init] = (RANDOM_INIT, random_init_twin(checkpoints[dataset]))
         for name, (checkpoint, architecture) in models.items():
             for level in levels:
                 out = profile_path(out_dir, dataset=dataset, level=level, features=name)
@@ -106,9 +107,6 @@ def cellprofiler_suite(
     pandas.DataFrame
         One row per file written: ``dataset, level, features, file, rows, dims, seconds``.
     """
-    from celldino_utils.correct.sphering import aggregate_wells
-    from celldino_utils.embed.cellprofiler import cellprofiler_profiles
-
     rows = []
     for dataset, levels in LEVELS_BY_DATASET.items():
         start = time.perf_counter()

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celldino_utils.evaluate.tables import NOT_PROVIDED, finish_table, moa_run_values, regroup_labels
+from celldino_utils.evaluate.protocols import NOT_PROVIDED, finish_table, moa_run_values, regroup_labels
 
 
 def test_regroup_labels_to_a_coarser_class_set() -> None:

@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from celldino_utils.correct.profiling import aggregate_wells
 from celldino_utils.correct.registry import correct
-from celldino_utils.correct.sphering import aggregate_wells
+from celldino_utils.evaluate.batch_metrics import batch_metric_table
 from celldino_utils.io.profiles import profile_path, read_profiles, write_profiles
 
 
@@ -38,8 +39,6 @@ def correct_hpa_fields(
     pandas.DataFrame
         :func:`celldino_utils.evaluate.batch_metric_table` rows, indexed by ``features`` and row number.
     """
-    from celldino_utils.evaluate.batch_metrics import batch_metric_table
-
     metrics = {}
     for name in feature_sets:
         raw = read_profiles(profile_path(embeddings_dir, dataset="hpa", level="fov", features=name))
@@ -78,8 +77,6 @@ def correct_cellpainting_wells(
     pandas.DataFrame
         :func:`celldino_utils.evaluate.batch_metric_table` rows, indexed by ``features`` and row number.
     """
-    from celldino_utils.evaluate.batch_metrics import batch_metric_table
-
     metrics = {}
     for name in feature_sets:
         wells = aggregate_wells(read_profiles(profile_path(embeddings_dir, dataset="cp", level="cell", features=name)))

@@ -1,6 +1,6 @@
 """Published values of supplement Tables A-D, and their merge with the numbers of a run.
 
-Values are copied exactly from the supplement (``seed/000_8b599b7bec8a1227.txt``). The citation
+Values are copied exactly from the paper's supplementary material. The citation
 markers of Table D's method names (``OpenPhenom [8]``, ``CP-CNN [9]``, ``SubCell [6]``) are dropped.
 Table C is printed with tasks as rows and methods as columns; here, as in the other tables,
 ``method`` holds the method and ``column`` the printed column or task. Units are those of the

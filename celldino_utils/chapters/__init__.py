@@ -1,0 +1,19 @@
+"""Chapter drivers: what one notebook of the series does, from files to files, in one call.
+
+The top layer of the package: it may import every stage (``embed``, ``correct``, ``evaluate``, ``plot``) and is
+the only place above ``io`` that reads and writes files; nothing below imports it. Each driver reads inputs named
+by :func:`celldino_utils.io.profiles.profile_path`, runs stages, writes outputs the same way, and returns a
+small report table for the notebook to show.
+"""
+
+from celldino_utils.chapters.correction import correct_cellpainting_wells, correct_hpa_fields
+from celldino_utils.chapters.embedding import cellprofiler_suite, embed_suite
+from celldino_utils.chapters.training import knn_against_random_init
+
+__all__ = [
+    "cellprofiler_suite",
+    "correct_cellpainting_wells",
+    "correct_hpa_fields",
+    "embed_suite",
+    "knn_against_random_init",
+]
