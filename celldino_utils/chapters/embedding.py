@@ -13,7 +13,7 @@ from celldino_utils.correct.profiling import aggregate_wells
 from celldino_utils.embed.cellprofiler import cellprofiler_profiles
 from celldino_utils.embed.model import RANDOM_INIT, random_init_twin
 from celldino_utils.embed.pipeline import embed_data
-from celldino_utils.io.profiles import METADATA_PREFIX, profile_path, write_profiles
+from celldino_utils.io.profiles import is_feature, profile_path, write_profiles
 
 #: Data sets of the companion and the levels embedded from each: HPA fields and cells, Cell Painting cells.
 LEVELS_BY_DATASET: dict[str, tuple[str, ...]] = {"hpa": ("fov", "cell"), "cp": ("cell",)}
@@ -82,7 +82,7 @@ def _written(out: Path, *, dataset: str, level: str, features: str, start: float
         "features": features,
         "file": str(out),
         "rows": footer.num_rows,
-        "dims": sum(1 for c in footer.schema.names if not c.startswith(METADATA_PREFIX)),
+        "dims": sum(1 for c in footer.schema.names if is_feature(c)),
         "seconds": round(time.perf_counter() - start, 1),
     }
 

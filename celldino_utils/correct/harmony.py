@@ -11,9 +11,14 @@ import harmonypy
 import pandas as pd
 
 from celldino_utils.correct.pca import pca_matrix
-from celldino_utils.io.profiles import feature_matrix, feature_names, require_groups, require_metadata, with_features
-
-HARMONY_PREFIX = "harmony_"
+from celldino_utils.io.profiles import (
+    HARMONY_PREFIX,
+    feature_matrix,
+    feature_names,
+    require_groups,
+    require_metadata,
+    with_features,
+)
 
 
 def _default_nclust(n_samples: int) -> int:

@@ -6,9 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from celldino_utils.io.profiles import feature_matrix, feature_names, with_features
-
-PCA_PREFIX = "pca_"
+from celldino_utils.io.profiles import PCA_PREFIX, feature_matrix, feature_names, with_features
 
 
 def pca_matrix(values: np.ndarray, *, n_components: int, random_state: int) -> tuple[np.ndarray, np.ndarray]:

@@ -16,10 +16,12 @@ from typing import Any
 import pandas as pd
 import pycytominer
 
-from celldino_utils.correct.pca import PCA_PREFIX, pca_matrix
+from celldino_utils.correct.pca import pca_matrix
 from celldino_utils.correct.profiling import aggregate_wells, normalize_plates, select_features
 from celldino_utils.io.profiles import (
     CONTROL_QUERY,
+    PCA_PREFIX,
+    SPHERED_PREFIX,
     feature_columns,
     feature_matrix,
     feature_names,
@@ -27,8 +29,6 @@ from celldino_utils.io.profiles import (
     query_mask,
     with_features,
 )
-
-SPHERED_PREFIX = "sphered_"
 
 
 def _sphere_dims(n_rows: int, n_features: int, n_controls: int, n_components: int | None, *, source: str) -> int:

@@ -73,7 +73,7 @@ from tqdm import tqdm
 from celldino_utils.embed.segment import segment_from_centres
 from celldino_utils.io.datasets import FieldDataset, open_cells
 from celldino_utils.io.images import read_image
-from celldino_utils.io.profiles import to_profiles
+from celldino_utils.io.profiles import feature_columns, to_profiles
 
 #: Groups measured once per cell from its outline.
 SHAPE_GROUPS = ("sizeshape", "zernike", "feret")
@@ -197,10 +197,10 @@ def fill_non_finite(profiles: pd.DataFrame, *, value: float = 0.0) -> pd.DataFra
     Returns
     -------
     pandas.DataFrame
-        A copy with every non-``Metadata_*`` column finite; ``attrs["non_finite"]`` maps each column that
+        A copy with every feature column finite; ``attrs["non_finite"]`` maps each column that
         held non-finite values to their count (empty when none did), ``attrs["non_finite_fill"]`` is ``value``.
     """
-    features = [c for c in profiles.columns if not str(c).startswith("Metadata_")]
+    features = feature_columns(profiles)
     bad = ~np.isfinite(profiles[features].to_numpy(dtype=np.float64))
     counts = {str(c): int(n) for c, n in zip(features, bad.sum(axis=0), strict=True) if n}
     filled = profiles.copy()

@@ -20,9 +20,16 @@ CONTROL_COLUMN = "Metadata_pert_type"
 CONTROL_VALUE = "control"
 CONTROL_QUERY = f"{CONTROL_COLUMN} == {CONTROL_VALUE!r}"
 FEATURE_PREFIX = "emb_"
+#: Features made by the correction methods and the UMAP of the figures.
+PCA_PREFIX = "pca_"
+HARMONY_PREFIX = "harmony_"
+SPHERED_PREFIX = "sphered_"
+UMAP_PREFIX = "UMAP_"
 #: Feature prefixes of CellProfiler profiles, one per compartment (``Cells_AreaShape_Area``,
 #: ``Nuclei_Intensity_MeanIntensity_DNA``, ``Image_Granularity_1_Mito``...).
 CELLPROFILER_PREFIXES = ("Cells_", "Cytoplasm_", "Nuclei_", "Image_")
+#: Every prefix a feature column may have: features are picked by these, never as "whatever is not metadata".
+FEATURE_PREFIXES = (FEATURE_PREFIX, PCA_PREFIX, HARMONY_PREFIX, SPHERED_PREFIX, UMAP_PREFIX, *CELLPROFILER_PREFIXES)
 
 
 def metadata_columns(profiles: pd.DataFrame) -> list[str]:
@@ -30,9 +37,14 @@ def metadata_columns(profiles: pd.DataFrame) -> list[str]:
     return [c for c in profiles.columns if str(c).startswith(METADATA_PREFIX)]
 
 
+def is_feature(column: object) -> bool:
+    """Whether a column name has one of the declared :data:`FEATURE_PREFIXES`."""
+    return str(column).startswith(FEATURE_PREFIXES)
+
+
 def feature_columns(profiles: pd.DataFrame) -> list[str]:
-    """Names of the feature columns (every column that is not ``Metadata_*``), in table order."""
-    return [c for c in profiles.columns if not str(c).startswith(METADATA_PREFIX)]
+    """Names of the feature columns (those with a prefix of :data:`FEATURE_PREFIXES`), in table order."""
+    return [c for c in profiles.columns if is_feature(c)]
 
 
 def feature_names(n_features: int, *, prefix: str = FEATURE_PREFIX) -> list[str]:
@@ -61,15 +73,21 @@ def to_profiles(metadata: pd.DataFrame, features: np.ndarray, *, names: list[str
 def check_profiles(profiles: pd.DataFrame, *, source: str, require: list[str] | tuple[str, ...] = ()) -> None:
     """Raise ValueError naming ``source`` if the table breaks the schema.
 
-    Checks: at least one feature column, every feature numeric and finite,
-    every column of ``require`` present.
+    Checks: every column of ``require`` present, every other column either metadata or a feature (a
+    prefix of :data:`FEATURE_PREFIXES`), at least one feature column, every feature numeric and finite.
     """
     missing = [c for c in require if c not in profiles.columns]
     if missing:
         raise ValueError(f"{source}: missing required column(s) {missing}")
+    stray = [c for c in profiles.columns if not str(c).startswith(METADATA_PREFIX) and not is_feature(c)]
+    if stray:
+        raise ValueError(
+            f"{source}: column(s) {stray[:5]} are neither metadata ({METADATA_PREFIX}*) nor features "
+            f"(prefixes {list(FEATURE_PREFIXES)})"
+        )
     features = feature_columns(profiles)
     if not features:
-        raise ValueError(f"{source}: no feature columns (every column starts with {METADATA_PREFIX!r})")
+        raise ValueError(f"{source}: no feature columns (prefixes {list(FEATURE_PREFIXES)})")
     non_numeric = [c for c in features if not pd.api.types.is_numeric_dtype(profiles[c])]
     if non_numeric:
         raise ValueError(

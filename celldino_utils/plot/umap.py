@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from celldino_utils.io.profiles import feature_matrix, with_features
+from celldino_utils.io.profiles import UMAP_PREFIX, feature_matrix, with_features
 
-UMAP_COLUMNS: tuple[str, str] = ("UMAP_1", "UMAP_2")
+UMAP_COLUMNS: tuple[str, str] = (f"{UMAP_PREFIX}1", f"{UMAP_PREFIX}2")
 
 
 def _cache_key(values: np.ndarray, params: dict[str, object]) -> str:

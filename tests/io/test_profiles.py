@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celldino_utils.io import feature_columns, metadata_columns, read_profiles, to_profiles, write_profiles
+from celldino_utils.io import (
+    check_profiles,
+    feature_columns,
+    metadata_columns,
+    read_profiles,
+    to_profiles,
+    write_profiles,
+)
 
 
 def _profiles() -> pd.DataFrame:
@@ -38,3 +45,12 @@ def test_required_metadata_column_is_named(tmp_path: Path) -> None:
 def test_shape_mismatch_is_refused() -> None:
     with pytest.raises(ValueError, match="do not match 2 metadata rows"):
         to_profiles(pd.DataFrame({"Metadata_Id": ["a", "b"]}), np.zeros((3, 4)))
+
+
+def test_columns_that_are_neither_metadata_nor_a_declared_feature_are_refused() -> None:
+    table = pd.DataFrame({"Metadata_Well": ["A01"], "emb_0000": [0.5], "Unnamed: 0": [0]})
+    with pytest.raises(ValueError, match=r"t.parquet: column\(s\) \['Unnamed: 0'\] are neither metadata"):
+        check_profiles(table, source="t.parquet")
+    assert feature_columns(table) == ["emb_0000"]
+    cellprofiler = pd.DataFrame({"Metadata_Well": ["A01"], "Cells_AreaShape_Area": [10.0], "harmony_0000": [1.0]})
+    assert feature_columns(cellprofiler) == ["Cells_AreaShape_Area", "harmony_0000"]
