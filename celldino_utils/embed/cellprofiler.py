@@ -72,6 +72,7 @@ from tqdm import tqdm
 
 from celldino_utils.embed.segment import segment_from_centres
 from celldino_utils.io.datasets import FieldDataset, open_cells
+from celldino_utils.io.files import CELL_MASK_SUFFIX, MASK_DIR, NUCLEI_CSV
 from celldino_utils.io.images import read_image
 from celldino_utils.io.profiles import feature_columns, to_profiles
 
@@ -293,9 +294,9 @@ def cellprofiler_profiles(
     data_dir: str | Path,
     *,
     crop_size: int | None = None,
-    nuclei_csv: str = "nuclei.csv",
-    mask_dir: str = "masks",
-    mask_suffix: str = "_cells.png",
+    nuclei_csv: str = NUCLEI_CSV,
+    mask_dir: str = MASK_DIR,
+    mask_suffix: str = CELL_MASK_SUFFIX,
     measurements: Sequence[str] = DEFAULT_MEASUREMENTS,
     nucleus_channel: str = "DNA",
     n_jobs: int = 1,

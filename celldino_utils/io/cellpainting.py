@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from celldino_utils.io.channels import CELLPAINTING
+from celldino_utils.io.files import LOAD_DATA_CSV, NUCLEI_CSV
 from celldino_utils.io.hpa import PATHS_COLUMN
 from celldino_utils.io.tables import read_csv, require_columns
 
@@ -84,7 +85,7 @@ def _resolve(folder: str, name: str, *, root: Path) -> Path:
 def read_cellpainting(
     data_dir: str | Path,
     *,
-    load_data_csv: str = "load_data.csv",
+    load_data_csv: str = LOAD_DATA_CSV,
     platemap_csv: str | None = None,
     channel_map: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
@@ -150,7 +151,7 @@ def _join_platemap(index: pd.DataFrame, platemap_csv: Path) -> pd.DataFrame:
     return joined.drop(columns="_merge")
 
 
-def read_nucleus_centres(data_dir: str | Path, *, nuclei_csv: str = "nuclei.csv") -> pd.DataFrame:
+def read_nucleus_centres(data_dir: str | Path, *, nuclei_csv: str = NUCLEI_CSV) -> pd.DataFrame:
     """Read a CellProfiler-style nucleus table: plate, well, site, object number and centre (x, y) in pixels."""
     source = Path(data_dir) / nuclei_csv
     table = read_csv(source)

@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 from celldino_utils.io.cellpainting import CENTRE_COLUMNS, SITE_KEYS, read_cellpainting, read_nucleus_centres
 from celldino_utils.io.channels import ChannelLayout, get_layout
 from celldino_utils.io.crops import cell_centres, crop_around, crop_cell, native_crop_side, resize_crop
+from celldino_utils.io.files import CELL_MASK_SUFFIX, MASK_DIR, NUCLEI_CSV
 from celldino_utils.io.hpa import PATHS_COLUMN, read_hpa_fov, read_hpa_kaggle
 from celldino_utils.io.images import image_shape, read_image, stack_channels, to_unit_float
 
@@ -190,9 +191,9 @@ def open_cells(
     *,
     crop_size: int,
     field_px: int | None = None,
-    mask_dir: str = "masks",
-    mask_suffix: str = "_cells.png",
-    nuclei_csv: str = "nuclei.csv",
+    mask_dir: str = MASK_DIR,
+    mask_suffix: str = CELL_MASK_SUFFIX,
+    nuclei_csv: str = NUCLEI_CSV,
     **options: object,
 ) -> CellDataset:
     """Open single cells: HPA from label masks ``mask_dir/{Id}{mask_suffix}``, Cell Painting from ``nuclei_csv``.

@@ -15,6 +15,7 @@ import pandas as pd
 
 from celldino_utils.io.channels import HPA_KAGGLE
 from celldino_utils.io.classes import CLASS_LISTS, label_sets
+from celldino_utils.io.files import HPA_IMAGE_DIR, HPA_LABELS_CSV, HPA_METADATA_CSV
 from celldino_utils.io.tables import read_csv, require_columns
 
 PATHS_COLUMN = "_paths"
@@ -81,10 +82,10 @@ def _join_metadata(index: pd.DataFrame, metadata_csv: Path | None, *, id_column:
 def read_hpa_kaggle(
     data_dir: str | Path,
     *,
-    labels_csv: str = "train.csv",
-    image_dir: str = "train",
+    labels_csv: str = HPA_LABELS_CSV,
+    image_dir: str = HPA_IMAGE_DIR,
     extension: str = ".png",
-    metadata_csv: str | None = "metadata.csv",
+    metadata_csv: str | None = HPA_METADATA_CSV,
 ) -> pd.DataFrame:
     """Index an HPA Kaggle data set (2018 ``Id,Target`` or 2021 ``ID,Label``, detected from the header).
 

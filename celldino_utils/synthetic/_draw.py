@@ -375,8 +375,3 @@ def camera_noise(image: np.ndarray, *, rng: np.random.Generator, photons: float,
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """Quantise an image in [0, 1] to uint8 (values outside are clipped)."""
     return np.rint(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def to_uint16(image: np.ndarray) -> np.ndarray:
-    """Quantise an image in [0, 1] to uint16 (values outside are clipped)."""
-    return np.rint(np.clip(image, 0.0, 1.0) * 65535.0).astype(np.uint16)

@@ -17,6 +17,7 @@ import pandas as pd
 import tifffile
 
 from celldino_utils.io.channels import CELLPAINTING
+from celldino_utils.io.files import LOAD_DATA_CSV, NUCLEI_CSV
 from celldino_utils.synthetic._cellpainting_phenotypes import (
     KNOBS,
     MOA_NAMES,
@@ -392,7 +393,7 @@ def generate_cellpainting(out_dir: str | Path, config: CellPaintingSyntheticConf
             rows += plate_rows
             nuclei += plate_nuclei
     load_data = pd.DataFrame(rows)
-    load_data.to_csv(out / "load_data.csv", index=False)
-    pd.DataFrame(nuclei).to_csv(out / "nuclei.csv", index=False)
+    load_data.to_csv(out / LOAD_DATA_CSV, index=False)
+    pd.DataFrame(nuclei).to_csv(out / NUCLEI_CSV, index=False)
     compounds.to_csv(out / "compounds.csv", index=False)
     return load_data

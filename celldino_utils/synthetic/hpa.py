@@ -23,6 +23,15 @@ from PIL import Image
 
 from celldino_utils.io.channels import HPA_KAGGLE
 from celldino_utils.io.classes import HPA_KAGGLE_2018_CLASSES, HPA_KAGGLE_2021_CLASSES
+from celldino_utils.io.files import (
+    CELL_MASK_SUFFIX,
+    CELLS_CSV,
+    HPA_IMAGE_DIR,
+    HPA_LABELS_CSV,
+    HPA_METADATA_CSV,
+    MASK_DIR,
+    NUCLEUS_MASK_SUFFIX,
+)
 from celldino_utils.synthetic._draw import (
     CellLayout,
     camera_noise,
@@ -347,8 +356,8 @@ def generate_hpa(out_dir: str | Path, config: HPASyntheticConfig, *, layout: str
         if lost:
             raise ValueError(f"layout 'kaggle-2021': classes {lost} have no HPA_KAGGLE_2021_CLASSES equivalent")
     out = Path(out_dir)
-    image_dir = out / ("images" if layout == "hpa-fov" else "train")
-    for folder in (image_dir, out / "masks"):
+    image_dir = out / ("images" if layout == "hpa-fov" else HPA_IMAGE_DIR)
+    for folder in (image_dir, out / MASK_DIR):
         folder.mkdir(parents=True, exist_ok=True)
     plan_rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0]))
     proteins = _plan_proteins(config, plan_rng)
@@ -365,8 +374,8 @@ def generate_hpa(out_dir: str | Path, config: HPASyntheticConfig, *, layout: str
         else:
             for tag, channel in zip(HPA_KAGGLE.file_tags, image, strict=True):
                 _save_png(channel, image_dir / f"{uid}_{tag}.png")
-        _save_png(lay.nuclei.astype(np.uint16), out / "masks" / f"{uid}_nuclei.png")
-        _save_png(lay.cells.astype(np.uint16), out / "masks" / f"{uid}_cells.png")
+        _save_png(lay.nuclei.astype(np.uint16), out / MASK_DIR / f"{uid}{NUCLEUS_MASK_SUFFIX}")
+        _save_png(lay.cells.astype(np.uint16), out / MASK_DIR / f"{uid}{CELL_MASK_SUFFIX}")
         for k, (cell, target, level) in enumerate(zip(lay.shapes, targets, levels, strict=True), start=1):
             target_str = _indices(target, HPA_KAGGLE_2018_CLASSES, " ")
             cells.append((uid, k, round(cell.center[1], 2), round(cell.center[0], 2), target_str, round(level, 4)))
@@ -382,15 +391,15 @@ def _write_tables(
     """Write metadata.csv, cells.csv and the layout's label table; return the metadata table."""
     columns = ["Id", "cell_line", "plate", "antibody", "gene", "heterogeneity", "n_cells"]
     metadata = pd.DataFrame(meta, columns=columns)
-    metadata.to_csv(out / "metadata.csv", index=False)
+    metadata.to_csv(out / HPA_METADATA_CSV, index=False)
     cell_columns = ["Id", "cell_id", "center_x", "center_y", "Target", "protein_level"]
-    pd.DataFrame(cells, columns=cell_columns).to_csv(out / "cells.csv", index=False)
+    pd.DataFrame(cells, columns=cell_columns).to_csv(out / CELLS_CSV, index=False)
     if layout == "kaggle-2018":
         target = [_indices(names, HPA_KAGGLE_2018_CLASSES, " ") for names in labels]
-        pd.DataFrame({"Id": metadata["Id"], "Target": target}).to_csv(out / "train.csv", index=False)
+        pd.DataFrame({"Id": metadata["Id"], "Target": target}).to_csv(out / HPA_LABELS_CSV, index=False)
     elif layout == "kaggle-2021":
         label = [_indices({_TO_2021[n] for n in names}, HPA_KAGGLE_2021_CLASSES, "|") for names in labels]
-        pd.DataFrame({"ID": metadata["Id"], "Label": label}).to_csv(out / "train.csv", index=False)
+        pd.DataFrame({"ID": metadata["Id"], "Label": label}).to_csv(out / HPA_LABELS_CSV, index=False)
     else:
         fov = pd.DataFrame(
             {"file": [f"images/{uid}.png" for uid in metadata["Id"]], "cell_type": metadata["cell_line"]}
