@@ -1,12 +1,14 @@
-"""Pick the compute device: CUDA, then Apple MPS, then CPU, unless the caller says otherwise."""
+"""Pick the compute device (CUDA, then Apple MPS, then CPU, unless the caller says otherwise) and its precision."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
 
 DEVICE_ENV = "CELLDINO_DEVICE"
+PRECISIONS: tuple[str, ...] = ("bf16", "fp32")
 
 
 def select_device(preference: str | None = None) -> torch.device:
@@ -36,3 +38,24 @@ def select_device(preference: str | None = None) -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"device {preference!r} requested but Apple MPS is not available")
     return device
+
+
+def default_precision(device: torch.device) -> str:
+    """``bf16`` on CUDA, ``fp32`` elsewhere: the precision of embedding and evaluation when none is asked for."""
+    return "bf16" if device.type == "cuda" else "fp32"
+
+
+def precision_context(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on the CPU and on GPUs that support it; nothing for ``fp32`` or elsewhere.
+
+    Raises
+    ------
+    ValueError
+        Naming the precision, if it is not one of :data:`PRECISIONS`.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision: unknown value {precision!r}; choose one of {list(PRECISIONS)}")
+    supported = device.type == "cpu" or (device.type == "cuda" and torch.cuda.is_bf16_supported())
+    if precision == "fp32" or not supported:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)

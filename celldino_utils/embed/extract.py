@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset, default_collate
 from tqdm import tqdm
 
+from celldino_utils.config.device import default_precision, precision_context
 from celldino_utils.io.profiles import to_profiles, write_profiles
 
 #: Size of the row groups of a joined embedding file (Arrow bytes): large enough that the Parquet
@@ -51,7 +51,7 @@ def embed_batches(
     device = torch.device(device)
     if transform is not None:
         dataset = TransformedDataset(dataset, transform)
-    bf16 = device.type == "cuda" if bf16 is None else bf16
+    precision = default_precision(device) if bf16 is None else ("bf16" if bf16 else "fp32")
     loader = DataLoader(
         dataset,
         batch_size=batch_size,
@@ -63,8 +63,7 @@ def embed_batches(
     )
     model = model.eval().to(device)
     chunks = []
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
-    with torch.inference_mode(), autocast:
+    with torch.inference_mode(), precision_context(device, precision):
         for groups in tqdm(loader, desc="embed", disable=not progress, leave=False):
             outputs = [(rows, model(batch.to(device, non_blocking=True)).float().cpu()) for rows, batch in groups]
             chunks.append(_in_item_order(outputs))

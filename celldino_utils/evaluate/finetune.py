@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Sequence
-from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from celldino_utils.augment import EvalTransform, random_flips, random_resized_crop, self_normalize
-from celldino_utils.config.device import select_device
+from celldino_utils.config.device import default_precision, precision_context, select_device
 from celldino_utils.evaluate.splits import SPLITS
 from celldino_utils.io.classes import label_sets
 from celldino_utils.train.optim import param_groups
@@ -176,11 +175,6 @@ def _prior_logits(targets: torch.Tensor, *, n_classes: int, multilabel: bool) ->
     return torch.log(torch.bincount(targets, minlength=n_classes).float() / len(targets))
 
 
-def _autocast(device: torch.device) -> Any:
-    """bf16 autocast on CUDA, nothing elsewhere."""
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-
-
 def _loss(logits: torch.Tensor, targets: torch.Tensor, *, multilabel: bool) -> torch.Tensor:
     logits = logits.float()
     return F.binary_cross_entropy_with_logits(logits, targets) if multilabel else F.cross_entropy(logits, targets)
@@ -197,7 +191,7 @@ def _logits(model: FineTuneClassifier, loader: DataLoader, device: torch.device)
     """Float logits ``(N, K)`` and targets of every item of ``loader``, on the CPU."""
     model.eval()
     logits, targets = [], []
-    with _autocast(device):
+    with precision_context(device, default_precision(device)):
         for images, target in loader:
             logits.append(model(images.to(device)).float().cpu())
             targets.append(target)
@@ -213,7 +207,7 @@ def _train_epoch(
     for images, targets in loader:
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * float(schedule[step])
-        with _autocast(device):
+        with precision_context(device, default_precision(device)):
             logits = model(images.to(device))
         loss = _loss(logits, targets.to(device), multilabel=model.multilabel)
         optimizer.zero_grad(set_to_none=True)

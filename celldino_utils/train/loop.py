@@ -7,7 +7,6 @@ row per step), ``checkpoint.pth`` (resumable) and, at the end, ``teacher_backbon
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import time
@@ -21,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from celldino_utils.config import save_config, set_seed
+from celldino_utils.config.device import precision_context
 from celldino_utils.config.distributed import (
     DistributedContext,
     barrier,
@@ -197,7 +197,7 @@ def train_step(run: TrainingRun, batch: dict[str, torch.Tensor], step: int) -> d
     global_crops = batch["global_crops"].to(run.ctx.device, non_blocking=True)
     local_crops = batch["local_crops"].to(run.ctx.device, non_blocking=True) if "local_crops" in batch else None
     run.optimizer.zero_grad(set_to_none=True)
-    with _autocast(run.ctx.device, run.cfg.compute.precision):
+    with precision_context(run.ctx.device, run.cfg.compute.precision):
         outputs = run.network(global_crops, local_crops, teacher_temp=values["teacher_temp"])
     outputs["loss"].backward()
     if run.cfg.optim.clip_grad > 0:
@@ -205,16 +205,6 @@ def train_step(run: TrainingRun, batch: dict[str, torch.Tensor], step: int) -> d
     run.optimizer.step()
     run.model.update_teacher(values["momentum"])
     return {**{name: float(value.detach()) for name, value in outputs.items()}, **values}
-
-
-def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CPU and on GPUs that support it; nothing for ``fp32`` or elsewhere."""
-    if precision not in ("bf16", "fp32"):
-        raise ValueError(f"compute.precision: unknown value {precision!r}; choose bf16 or fp32")
-    supported = device.type == "cpu" or (device.type == "cuda" and torch.cuda.is_bf16_supported())
-    if precision == "fp32" or not supported:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
 def _save(run: TrainingRun, step: int) -> None:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from celldino_utils.config import load_config, select_device
+from celldino_utils.config.device import default_precision, precision_context
 
 
 def test_overrides_merge_in_order(tmp_path: Path) -> None:
@@ -31,3 +32,14 @@ def test_device_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             select_device("cuda")
+
+
+def test_precision_contexts_autocast_bf16_only_where_asked_and_supported() -> None:
+    cpu = torch.device("cpu")
+    with precision_context(cpu, "bf16"):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+    with precision_context(cpu, "fp32"):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+    assert default_precision(cpu) == "fp32" and default_precision(torch.device("cuda")) == "bf16"
+    with pytest.raises(ValueError, match=r"precision: unknown value 'fp16'"):
+        precision_context(cpu, "fp16")
