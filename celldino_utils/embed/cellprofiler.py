@@ -35,15 +35,12 @@ group                      HPA ms     CP ms      features  default
 ``granularity``            2.3        1.0        16        no: the slowest per-channel group
 =========================  =========  =========  ========  ============================================
 
-cp-measure's own texture (mahotas) costs 70-180 ms per object and channel on HPA cells: the numba
-kernel, a drop-in replacement, is what makes texture affordable. The default, ``intensity``,
-``sizeshape``, ``texture`` and ``radial_distribution`` (CellProfiler's core: intensity, size and shape,
-texture at one scale, radial distribution), costs about 9 ms of CPU per cell with 4-5 channels; radial
-distribution is most of it, but it is the most informative group for protein localisation. Leave-one-plate-out
-1-NN localisation macro-F1 on the default HPA cells (z-scored features): radial distribution alone 0.46,
-intensity 0.40, texture 0.32, shape 0.14, all four 0.41 and 0.34 without radial distribution. Well-level
-1-NN MoA F1 on the default Cell Painting data (top two doses, neighbours from another plate): texture 0.86,
-intensity 0.84, radial distribution 0.76, shape 0.28, all four 0.84.
+cp-measure's own texture (mahotas) is slow per object and channel: the numba kernel, a drop-in replacement,
+is what makes texture affordable. The default, ``intensity``, ``sizeshape``, ``texture`` and
+``radial_distribution`` (CellProfiler's core: intensity, size and shape, texture at one scale, radial
+distribution), spends most of its time on radial distribution, the group that carries most of the protein
+localisation signal; texture and intensity carry most of the mechanism-of-action signal of Cell Painting.
+The embedding chapter's report (its ``seconds`` column) says what it cost on a run.
 
 Non-finite values
 -----------------
