@@ -8,6 +8,8 @@ otherwise it is ``up to date`` and keeps its executed copy, outputs and manifest
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from typing import Any
 
 import papermill
 from papermill.exceptions import PapermillExecutionError
+from traitlets.config import Config
 
 from celldino_utils.config.profiles import check_inputs, load_profile, validate_profile
 from celldino_utils.runner.freshness import (
@@ -94,10 +97,25 @@ def _data_checksums(profile: dict[str, Any], root: Path, earlier: Mapping[str, A
     return sums
 
 
+def _kernel_config() -> Config:
+    """Kernels talk to the runner over local IPC sockets in the temporary folder, not over TCP ports (which
+    ipykernel warns about on every start, and which any local user could reach)."""
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = str(Path(tempfile.gettempdir()) / f"celldino-kernel-{os.getpid()}")
+    return config
+
+
 def _execute(notebook: Path, params: dict[str, Any], *, root: Path, out: Path) -> None:
     try:
         papermill.execute_notebook(
-            str(notebook), str(out), parameters=params, kernel_name="python3", cwd=str(root), progress_bar=False
+            str(notebook),
+            str(out),
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(root),
+            progress_bar=False,
+            config=_kernel_config(),
         )
     except PapermillExecutionError as err:
         raise NotebookFailed(
