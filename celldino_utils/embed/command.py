@@ -52,6 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", choices=FEATURE_RECIPES, default="cls", help="tokens that make the features")
     parser.add_argument("--n-last-blocks", type=int, default=1, help="class tokens of the last n blocks")
     parser.add_argument(
+        "--read-option",
+        nargs="+",
+        default=(),
+        metavar="KEY=VALUE",
+        help="options of the data set's reader, e.g. labels_csv=S-BIAD2443.csv or platemap_csv=platemap.csv",
+    )
+    parser.add_argument(
         "--channel-map",
         nargs="+",
         default=(),
@@ -79,10 +86,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the embed command from parsed arguments."""
     if args.weights is not None and args.model is None:
         raise ValueError("--weights goes with --model (a released model); our checkpoints use --checkpoint")
-    pairs = [item.split("=", 1) for item in args.channel_map]
-    malformed = [item for item, pair in zip(args.channel_map, pairs, strict=True) if len(pair) != 2 or not all(pair)]
-    if malformed:
-        raise ValueError(f"--channel-map: expected OURS=THEIRS (e.g. DNA=Hoechst), got {malformed}")
+    read_options = _key_values(args.read_option, option="--read-option", example="KEY=VALUE (e.g. labels_csv=fov.csv)")
+    channel_map = _key_values(args.channel_map, option="--channel-map", example="OURS=THEIRS (e.g. DNA=Hoechst)")
+    if channel_map:
+        read_options["channel_map"] = channel_map
     architecture = {
         "arch": args.arch,
         "patch_size": args.patch_size,
@@ -110,12 +117,21 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         seed=args.seed,
         architecture=architecture,
-        read_options={"channel_map": dict(pairs)} if pairs else None,
+        read_options=read_options,
         report=partial(print, file=sys.stderr),
     )
     if out is not None:
         print(out)
     return 0
+
+
+def _key_values(items: list[str] | tuple[str, ...], *, option: str, example: str) -> dict[str, str]:
+    """``["a=b", ...]`` as ``{"a": "b", ...}``; raise ValueError naming ``option`` for an item without ``=``."""
+    pairs = [item.split("=", 1) for item in items]
+    malformed = [item for item, pair in zip(items, pairs, strict=True) if len(pair) != 2 or not all(pair)]
+    if malformed:
+        raise ValueError(f"{option}: expected {example}, got {malformed}")
+    return dict(pairs)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -7,6 +7,7 @@ same code reads synthetic and real data.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +26,21 @@ _INDEXERS = {"hpa-kaggle": read_hpa_kaggle, "hpa-fov": read_hpa_fov, "cellpainti
 
 
 def read_index(format: str, data_dir: str | Path, **options: object) -> pd.DataFrame:
-    """Index a data set of the given format (one row per field, ``Metadata_*`` columns and ``_paths``)."""
+    """Index a data set of the given format (one row per field, ``Metadata_*`` columns and ``_paths``).
+
+    ``options`` go to the format's reader (``labels_csv``, ``metadata_csv``, ``load_data_csv``, ``platemap_csv``,
+    ``channel_map``...); one it does not take is refused, naming the ones it does.
+    """
     get_layout(format)
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FileNotFoundError(f"data folder not found: {data_dir}")
-    return _INDEXERS[format](data_dir, **options)
+    reader = _INDEXERS[format]
+    accepted = [name for name in inspect.signature(reader).parameters if name != "data_dir"]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"{format}: unknown read option(s) {unknown}; the {format} reader takes {accepted}")
+    return reader(data_dir, **options)
 
 
 def load_field(paths: tuple[Path, ...], *, layout: ChannelLayout) -> np.ndarray:

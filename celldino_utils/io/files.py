@@ -9,6 +9,9 @@ from __future__ import annotations
 #: HPA Kaggle layout: the labels table (``Id,Target`` or ``ID,Label``) and the folder of channel images.
 HPA_LABELS_CSV = "train.csv"
 HPA_IMAGE_DIR = "train"
+#: Cell-DINO HPA-FoV layout: the table of fields (``file``, ``cell_type``, 28 class columns) and their images.
+HPA_FOV_CSV = "fov.csv"
+HPA_FOV_IMAGE_DIR = "images"
 #: An optional per-image table with an ``Id`` column (cell line, plate, antibody...), joined when present.
 HPA_METADATA_CSV = "metadata.csv"
 #: Label masks of single cells and nuclei (0 = background, one integer per object): ``masks/{Id}_cells.png``.

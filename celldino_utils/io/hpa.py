@@ -15,7 +15,7 @@ import pandas as pd
 
 from celldino_utils.io.channels import HPA_KAGGLE
 from celldino_utils.io.classes import CLASS_LISTS, label_sets
-from celldino_utils.io.files import HPA_IMAGE_DIR, HPA_LABELS_CSV, HPA_METADATA_CSV
+from celldino_utils.io.files import HPA_FOV_CSV, HPA_IMAGE_DIR, HPA_LABELS_CSV, HPA_METADATA_CSV
 from celldino_utils.io.tables import read_csv, require_columns
 
 PATHS_COLUMN = "_paths"
@@ -131,7 +131,7 @@ def read_hpa_kaggle(
 def read_hpa_fov(
     data_dir: str | Path,
     *,
-    labels_csv: str = "fov.csv",
+    labels_csv: str = HPA_FOV_CSV,
     metadata_csv: str | None = "metadata.csv",
 ) -> pd.DataFrame:
     """Index the official Cell-DINO HPA-FoV layout: one multi-channel image per field, a CSV with

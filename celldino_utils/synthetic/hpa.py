@@ -26,6 +26,8 @@ from celldino_utils.io.classes import HPA_KAGGLE_2018_CLASSES, HPA_KAGGLE_2021_C
 from celldino_utils.io.files import (
     CELL_MASK_SUFFIX,
     CELLS_CSV,
+    HPA_FOV_CSV,
+    HPA_FOV_IMAGE_DIR,
     HPA_IMAGE_DIR,
     HPA_LABELS_CSV,
     HPA_METADATA_CSV,
@@ -356,7 +358,7 @@ def generate_hpa(out_dir: str | Path, config: HPASyntheticConfig, *, layout: str
         if lost:
             raise ValueError(f"layout 'kaggle-2021': classes {lost} have no HPA_KAGGLE_2021_CLASSES equivalent")
     out = Path(out_dir)
-    image_dir = out / ("images" if layout == "hpa-fov" else HPA_IMAGE_DIR)
+    image_dir = out / (HPA_FOV_IMAGE_DIR if layout == "hpa-fov" else HPA_IMAGE_DIR)
     for folder in (image_dir, out / MASK_DIR):
         folder.mkdir(parents=True, exist_ok=True)
     plan_rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0]))
@@ -406,5 +408,5 @@ def _write_tables(
         )
         flags = pd.DataFrame([[name in names for name in HPA_KAGGLE_2018_CLASSES] for names in labels])
         fov[list(HPA_KAGGLE_2018_CLASSES)] = flags.to_numpy()
-        fov.to_csv(out / "fov.csv", index=False)
+        fov.to_csv(out / HPA_FOV_CSV, index=False)
     return metadata

@@ -15,6 +15,7 @@ from celldino_utils.embed import load_embedding_model
 from celldino_utils.io import datasets as datasets_module
 from celldino_utils.io import open_cells, open_fields, read_profiles
 from celldino_utils.models import TokenFeatures, build_backbone, load_released_model
+from celldino_utils.synthetic import generate_hpa, hpa_preset
 
 from ..layouts import HPA_TAGS, write_png
 from ..models.released_fixtures import parity_cases, save_official_weights
@@ -208,3 +209,18 @@ def test_released_model_without_a_stated_training_scale_embeds_native_fields(
     fields = open_fields("cellpainting", cellpainting_dir)
     expected = model(torch.stack([self_normalize(fields[i]) for i in range(2)])).detach().numpy()
     np.testing.assert_allclose(read_profiles(out).filter(like="emb_").to_numpy(), expected, atol=1e-4)
+
+
+def test_read_options_reach_the_reader_and_unknown_ones_are_named(tmp_path: Path, capsys) -> None:
+    """The Cell-DINO HPA-FoV layout with its table under another name, as a download may have it."""
+    data = tmp_path / "hpa_fov"
+    generate_hpa(data, hpa_preset("tiny"), layout="hpa-fov")
+    (data / "fov.csv").rename(data / "S-BIAD2443_fields.csv")
+    out = tmp_path / "fields.parquet"
+    command = ["embed", "--format", "hpa-fov", "--data-dir", str(data), "--level", "fov", "--out", str(out)]
+    assert main([*command, "--read-option", "labels_csv=S-BIAD2443_fields.csv", *RANDOM_VIT]) == 0
+    assert len(read_profiles(out)) == len(pd.read_csv(data / "S-BIAD2443_fields.csv"))
+    assert main([*command, "--read-option", "labels=fov.csv", *RANDOM_VIT]) == 2
+    assert (
+        "hpa-fov: unknown read option(s) ['labels']; the hpa-fov reader takes ['labels_csv'" in capsys.readouterr().err
+    )
