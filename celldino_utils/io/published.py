@@ -26,7 +26,7 @@ from celldino_utils.io.profiles import (
 from celldino_utils.io.tables import read_csv
 
 #: The six LINCS doses in µM; dose code ``k`` (1..6) is the ``k``-th, 0 is the DMSO control.
-LINCS_DOSES_UM = (0.04, 0.12, 0.37, 1.11, 3.33, 10.0)
+LINCS_DOSES_UM: tuple[float, ...] = (0.04, 0.12, 0.37, 1.11, 3.33, 10.0)
 DOSE_COLUMN = "Metadata_mmoles_per_liter"
 DOSE_CODE_COLUMN = "Metadata_dose_recode"
 TREATED_VALUE = "trt"

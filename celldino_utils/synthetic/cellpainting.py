@@ -18,6 +18,7 @@ import tifffile
 
 from celldino_utils.io.channels import CELLPAINTING
 from celldino_utils.io.files import LOAD_DATA_CSV, NUCLEI_CSV
+from celldino_utils.io.published import LINCS_DOSES_UM
 from celldino_utils.synthetic._cellpainting_phenotypes import (
     KNOBS,
     MOA_NAMES,
@@ -29,7 +30,6 @@ from celldino_utils.synthetic._cellpainting_phenotypes import (
 from celldino_utils.synthetic._draw import camera_noise, gaussian_blur, illumination_field
 
 LINCS_BATCHES: tuple[str, ...] = ("2016_04_01_a549_48hr_batch1", "2017_12_05_Batch2")
-LINCS_DOSES_UM: tuple[float, ...] = (0.04, 0.12, 0.37, 1.11, 3.33, 10.0)
 _ROWS, _COLS = "ABCDEFGHIJKLMNOP", 24  # 384-well plate
 _FAR = np.float32(1e3)  # normalised distance of pixels far from a shape
 _LEVELS = np.array([9000.0, 4200.0, 4500.0, 4200.0, 5000.0])  # counts of a bright structure, DNA..Mito
