@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from celldino_utils.config import resolve_path
 from celldino_utils.models import (
+    RELEASED_MODELS,
     ViTBackbone,
     build_backbone,
     get_released_model,
@@ -28,9 +29,10 @@ _ARCH_KEYS = ("arch", "patch_size", "channel_mode", "img_size")
 def resolve_checkpoint(checkpoint: str | Path) -> str | Path:
     """A checkpoint parameter made usable anywhere: released-model names and ``random`` as given, paths resolved.
 
-    Relative paths are taken under the project root (:func:`celldino_utils.config.resolve_path`).
+    Relative paths (checkpoints of our training, model cards of official-format backbones) are taken under the
+    project root (:func:`celldino_utils.config.resolve_path`).
     """
-    if str(checkpoint) == RANDOM_INIT or is_released_model(checkpoint):
+    if str(checkpoint) == RANDOM_INIT or str(checkpoint) in RELEASED_MODELS:
         return str(checkpoint)
     return resolve_path(checkpoint)
 

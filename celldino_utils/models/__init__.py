@@ -6,14 +6,17 @@ Layer 1 (with ``synthetic``, ``augment``): imports ``config`` and ``io`` only.
 from celldino_utils.models.backbone import ARCHITECTURES, CHANNEL_MODES, BagOfChannels, ViTBackbone, build_backbone
 from celldino_utils.models.features import FEATURE_RECIPES, TokenFeatures
 from celldino_utils.models.released import (
+    MODEL_CARD_SUFFIXES,
     RELEASED_MODELS,
     ReleasedModel,
     build_released_backbone,
     default_weights_path,
     find_released_weights,
     get_released_model,
+    is_model_card,
     is_released_model,
     load_released_model,
+    read_model_card,
     released_models_table,
 )
 from celldino_utils.models.weights import BRANCHES, adapt_backbone_state, extract_backbone_state, load_backbone_weights
@@ -23,6 +26,7 @@ __all__ = [
     "BRANCHES",
     "CHANNEL_MODES",
     "FEATURE_RECIPES",
+    "MODEL_CARD_SUFFIXES",
     "RELEASED_MODELS",
     "BagOfChannels",
     "ReleasedModel",
@@ -35,8 +39,10 @@ __all__ = [
     "extract_backbone_state",
     "find_released_weights",
     "get_released_model",
+    "is_model_card",
     "is_released_model",
     "load_backbone_weights",
     "load_released_model",
+    "read_model_card",
     "released_models_table",
 ]

@@ -5,6 +5,10 @@ Each :class:`ReleasedModel` says everything needed to rebuild the official backb
 resampled with ``interpolate_offset=0.1`` and no antialiasing) and where its weights come from.
 Weights are never downloaded: :func:`load_released_model` reads a local file with
 ``torch.load(weights_only=True)`` and fills every parameter from it, strictly.
+
+A backbone in the official key format that the registry does not hold (one of your own, or a small one for
+tests) is described by a YAML *model card*: ``like`` (a registry name whose entry it starts from), the fields it
+changes, and ``weights`` (its file, relative to the card). A card's path is accepted wherever a name is.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 import torch
+import yaml
 
 from celldino_utils.config.paths import project_root
 from celldino_utils.io.channels import CELLPAINTING, HPA_FOV
@@ -29,6 +34,9 @@ CELL_DINO_FORM = "https://ai.meta.com/resources/models-and-libraries/cell-dino-d
 CELL_DINO_LICENCE = "FAIR Noncommercial Research License (weights); code CC BY-NC"
 DINOV2_LICENCE = "Apache License 2.0"
 
+#: Suffixes of a model card's file.
+MODEL_CARD_SUFFIXES = (".yaml", ".yml")
+_CARD_KEYS = ("like", "weights")
 _CHUNKED_BLOCK = re.compile(r"^blocks\.\d+\.(\d+)\.")
 
 
@@ -133,16 +141,67 @@ RELEASED_MODELS: dict[str, ReleasedModel] = {
 }  # fmt: skip
 
 
-def get_released_model(name: str) -> ReleasedModel:
-    """The registry entry called ``name``; raise ValueError listing the known names."""
-    if name not in RELEASED_MODELS:
-        raise ValueError(f"unknown released model {name!r}; choose one of {sorted(RELEASED_MODELS)}")
-    return RELEASED_MODELS[name]
+def get_released_model(name: str | Path) -> ReleasedModel:
+    """The registry entry called ``name``, or the entry a model card file describes (:func:`read_model_card`).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the known ones.
+    """
+    if is_model_card(name):
+        return read_model_card(name)
+    if str(name) not in RELEASED_MODELS:
+        raise ValueError(
+            f"unknown released model {str(name)!r}; choose one of {sorted(RELEASED_MODELS)}, "
+            f"or give the path of a model card ({'/'.join(MODEL_CARD_SUFFIXES)})"
+        )
+    return RELEASED_MODELS[str(name)]
 
 
 def is_released_model(name: str | Path) -> bool:
-    """Whether ``name`` is a registry name (rather than the path of a checkpoint file)."""
-    return str(name) in RELEASED_MODELS
+    """Whether ``name`` is a registry name or an existing model card (rather than a checkpoint of our training)."""
+    return str(name) in RELEASED_MODELS or is_model_card(name)
+
+
+def is_model_card(path: str | Path) -> bool:
+    """Whether ``path`` is an existing file with a model card's suffix."""
+    return Path(path).suffix in MODEL_CARD_SUFFIXES and Path(path).is_file()
+
+
+def read_model_card(path: str | Path) -> ReleasedModel:
+    """The :class:`ReleasedModel` a model card describes: its ``like`` entry with the card's fields changed.
+
+    Parameters
+    ----------
+    path
+        A YAML mapping with ``like`` (a registry name), ``weights`` (the weights file, relative to the card)
+        and any :class:`ReleasedModel` field to change (``name``, ``arch``, ``patch_size``, ``img_size``,
+        ``field_px``, ``training_data``...).
+
+    Raises
+    ------
+    ValueError
+        Naming the card and the key at fault: a missing ``like`` or ``weights``, an unknown ``like`` or key.
+    """
+    card = yaml.safe_load(Path(path).read_text())
+    if not isinstance(card, dict):
+        raise ValueError(f"{path}: a model card is a mapping, got {type(card).__name__}")
+    missing = [key for key in _CARD_KEYS if key not in card]
+    if missing:
+        raise ValueError(f"{path}: model card lacks {missing}")
+    if card["like"] not in RELEASED_MODELS:
+        raise ValueError(f"{path}: 'like: {card['like']}' is not a released model; choose one of {sorted(RELEASED_MODELS)}")
+    fields = set(ReleasedModel.__dataclass_fields__) - {"file_name"}
+    unknown = sorted(set(card) - fields - set(_CARD_KEYS))
+    if unknown:
+        raise ValueError(f"{path}: unknown model card key(s) {unknown}; allowed: {sorted(fields | set(_CARD_KEYS))}")
+    changes = {key: value for key, value in card.items() if key in fields}
+    if "channels" in changes:
+        changes["channels"] = tuple(changes["channels"])
+    weights = (Path(path).parent / str(card["weights"])).resolve()
+    base = RELEASED_MODELS[card["like"]]
+    return replace(base, **{"name": Path(path).stem, "source": str(path), **changes, "file_name": str(weights)})
 
 
 def default_weights_path(model: ReleasedModel, *, root: str | Path | None = None) -> Path:
@@ -150,8 +209,10 @@ def default_weights_path(model: ReleasedModel, *, root: str | Path | None = None
 
     ``released/<file_name>`` in ``$CELLDINO_CHECKPOINTS``, else in ``$CELLDINO_DATA_ROOT/checkpoints``, else in
     ``data/checkpoints`` (the folders the profiles put checkpoints in); relative folders are taken under
-    ``root``, by default the project root, as profile paths are.
+    ``root``, by default the project root, as profile paths are. A model card's weights are where it says.
     """
+    if Path(model.file_name).is_absolute():
+        return Path(model.file_name)
     if os.environ.get(CHECKPOINTS_ENV):
         base = Path(os.environ[CHECKPOINTS_ENV]).expanduser()
     elif os.environ.get(DATA_ROOT_ENV):

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from celldino_utils.models import TokenFeatures, load_released_model
+from celldino_utils.embed import load_embedding_model, resolve_checkpoint
+from celldino_utils.models import TokenFeatures, get_released_model, load_released_model
 
 from .released_fixtures import case_model, official_inputs, parity_cases, save_official_weights
 
@@ -46,3 +47,35 @@ def test_timm_resampling_would_not_match_at_another_size(tmp_path: Path) -> None
         same = (model(official_inputs(case, native["size"])) - torch.tensor(native["cls"])).abs().max().item()
         off = (model(official_inputs(case, other["size"])) - torch.tensor(other["cls"])).abs().max().item()
     assert same <= TOLERANCE and off > 100 * TOLERANCE
+
+
+def test_a_model_card_gives_the_official_embeddings_through_the_embedding_loader(tmp_path: Path) -> None:
+    """A card (``like`` + the fields that differ + ``weights``) is accepted wherever a released name is."""
+    case = parity_cases()["vit_tiny_p16_4ch"]
+    save_official_weights(case, tmp_path)
+    card = tmp_path / "hpa_vitt16.yaml"
+    card.write_text(
+        "like: cell_dino_hpa_vitl16\narch: vit_tiny\nimg_size: 64\nweights: vit_tiny_p16_4ch.pth\n"
+        "training_data: parity-rule weights\n"
+    )
+    model, info = load_embedding_model(resolve_checkpoint(card), in_chans=4)
+    assert info["arch"] == "vit_tiny" and info["field_px"] == 512, "fields not on the card come from 'like'"
+    for expected in case["outputs"]:
+        with torch.inference_mode():
+            cls = model(official_inputs(case, expected["size"]))
+        assert (cls - torch.tensor(expected["cls"])).abs().max().item() <= TOLERANCE
+
+
+@pytest.mark.parametrize(
+    ("card", "message"),
+    [
+        ("arch: vit_tiny\nweights: w.pth\n", r"lacks \['like'\]"),
+        ("like: cell_dino_hpa_vitl99\nweights: w.pth\n", "is not a released model"),
+        ("like: cell_dino_hpa_vitl16\nweights: w.pth\nlayers: 3\n", r"unknown model card key\(s\) \['layers'\]"),
+    ],
+)
+def test_a_wrong_model_card_is_refused_naming_the_key(card: str, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "card.yaml"
+    path.write_text(card)
+    with pytest.raises(ValueError, match=message):
+        get_released_model(path)
