@@ -30,9 +30,10 @@ from celldino_utils.evaluate.mlp_probe import (
 )
 from celldino_utils.evaluate.moa import dose_groups, moa_auprc, moa_by_dose, summarise_moa_runs
 from celldino_utils.evaluate.paper_values import merge_run, published_table, table_title
-from celldino_utils.evaluate.splits import compound_split, grouped_split
+from celldino_utils.evaluate.splits import attach_split, compound_split, grouped_split
 
 __all__ = [
+    "attach_split",
     "FineTuneClassifier",
     "batch_metric_table",
     "build_mlp_probe",

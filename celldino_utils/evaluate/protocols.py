@@ -43,24 +43,50 @@ def _summary(method: str, column: str, values: list[float]) -> dict[str, Any]:
 def regroup_labels(
     profiles: pd.DataFrame,
     *,
-    groups: Mapping[str, str] | None,
+    groups: Mapping[str, str] | str | None,
     label_col: str = "Metadata_Target",
     class_list_col: str = "Metadata_class_list",
+    names_sep: str | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Relabel multilabel targets into a new class set and return it with the class names.
 
-    ``groups`` maps source class names to new class names (a coarser granularity); None keeps the
-    classes present in the data (the finest granularity). Labels become space-separated indices
-    into the returned, sorted class list. A class missing from ``groups`` raises KeyError.
+    Parameters
+    ----------
+    groups
+        Source class name -> new class name (a coarser granularity, or another naming); the name of a class
+        list of :data:`celldino_utils.io.classes.CLASS_LISTS` (``subcell-31``: keep the names, all of which
+        must be in that list); or None (keep the classes present in the data).
+    label_col, class_list_col
+        Labels as class indices (``"0 16"``) into the class list named row by row in ``class_list_col``.
+    names_sep
+        When given, ``label_col`` holds class names separated by it instead (``"Nucleoplasm;Cytosol"``, as
+        the HPA location annotations) and ``class_list_col`` is not read.
+
+    Returns
+    -------
+    (relabelled, classes)
+        ``label_col`` becomes space-separated indices into ``classes``, the sorted new class names.
+
+    Raises
+    ------
+    KeyError
+        Naming the source classes that ``groups`` does not map (or that its class list lacks).
     """
-    names = [
-        [CLASS_LISTS[cl][int(i)] for i in str(t).split()]
-        for t, cl in zip(profiles[label_col], profiles[class_list_col], strict=True)
-    ]
+    if names_sep is None:
+        names = [
+            [CLASS_LISTS[cl][int(i)] for i in str(t).split()]
+            for t, cl in zip(profiles[label_col], profiles[class_list_col], strict=True)
+        ]
+    else:
+        names = [[n.strip() for n in str(t).split(names_sep) if n.strip()] for t in profiles[label_col]]
+    if isinstance(groups, str):
+        if groups not in CLASS_LISTS:
+            raise KeyError(f"class groups: unknown class list {groups!r}; known: {sorted(CLASS_LISTS)}")
+        groups = {name: name for name in CLASS_LISTS[groups]}
     if groups is not None:
         missing = sorted({n for row in names for n in row} - set(groups))
         if missing:
-            raise KeyError(f"class group mapping lacks class(es) {missing}")
+            raise KeyError(f"{label_col}: class group mapping lacks class(es) {missing}")
         names = [[groups[n] for n in row] for row in names]
     classes = sorted({n for row in names for n in row})
     index = {name: i for i, name in enumerate(classes)}
@@ -72,20 +98,29 @@ def regroup_labels(
 def localisation_run_values(
     cells_by_method: Mapping[str, pd.DataFrame],
     *,
-    groups: Mapping[str, str] | None,
+    groups: Mapping[str, str] | str | None,
     seeds: tuple[int, ...] = (0, 1, 2),
+    label_col: str = "Metadata_Target",
+    names_sep: str | None = None,
     **probe_options: Any,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Tables A and B: single-cell and FoV mAP of the SubCell MLP probe, one split per seed.
+    """Tables A and B: single-cell and FoV mAP of the SubCell MLP probe, one run per seed.
+
+    ``groups``, ``label_col`` and ``names_sep`` say which classes are scored (:func:`regroup_labels`);
+    ``probe_options`` go to :func:`celldino_utils.evaluate.mlp_probe.evaluate_localisation_map` (with
+    ``split_col``, every seed uses that fixed split and only the probe's seed changes).
 
     Returns the run values (columns ``Single Cell (MAP)`` and ``FOV (MAP)``, mean and std over
     seeds) and the class names evaluated.
     """
     rows, classes = [], []
     for method, cells in cells_by_method.items():
-        relabelled, classes = regroup_labels(cells, groups=groups)
+        relabelled, classes = regroup_labels(cells, groups=groups, label_col=label_col, names_sep=names_sep)
         runs = [
-            evaluate_localisation_map(relabelled, n_classes=len(classes), seed=seed, **probe_options) for seed in seeds
+            evaluate_localisation_map(
+                relabelled, n_classes=len(classes), seed=seed, label_col=label_col, **probe_options
+            )
+            for seed in seeds
         ]
         rows.append(_summary(method, "Single Cell (MAP)", [r["single_cell_map"] for r in runs]))
         rows.append(_summary(method, "FOV (MAP)", [r["fov_map"] for r in runs]))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from celldino_utils.io.classes import label_sets
-from celldino_utils.io.profiles import require_metadata
+from celldino_utils.io.profiles import metadata_columns, require_metadata
 
 SPLITS = ("train", "val", "test")
 
@@ -181,3 +181,49 @@ def compound_split(
             f"test MoA in train (MoAs with one compound stay in train); lower test_fraction"
         )
     return profiles[compound_col].map(lambda c: "test" if c in test else "train").rename("split")
+
+
+def attach_split(
+    profiles: pd.DataFrame, splits: pd.DataFrame, *, group_col: str = "Metadata_antibody", source: str = "splits"
+) -> tuple[pd.DataFrame, int]:
+    """Add a published split (SubCell's antibody split) as ``Metadata_split``; keep only the rows it assigns.
+
+    Parameters
+    ----------
+    profiles
+        Profiles with ``group_col``.
+    splits
+        Two columns: the group (named as ``group_col`` without its ``Metadata_`` prefix, e.g. ``antibody``)
+        and ``split`` (``train``, ``val`` or ``test``), one row per group.
+    source
+        Name of the split table in messages (its file).
+
+    Returns
+    -------
+    (profiles, n_left_out)
+        The rows whose group the split assigns, with ``Metadata_split``; and how many rows were left out
+        (groups the published split filtered away).
+
+    Raises
+    ------
+    ValueError
+        Naming ``source`` and the column: a missing column, a group listed twice, a split name not in
+        ``train``/``val``/``test``, or no row left.
+    """
+    require_metadata(profiles, [group_col], source="profiles")
+    key = group_col.removeprefix("Metadata_")
+    missing = [c for c in (key, "split") if c not in splits.columns]
+    if missing:
+        raise ValueError(f"{source}: missing column(s) {missing}; expected {key!r} and 'split'")
+    if splits[key].duplicated().any():
+        raise ValueError(f"{source}: {key} {splits.loc[splits[key].duplicated(), key].head(3).tolist()} listed twice")
+    unknown = sorted(set(map(str, splits["split"])) - set(SPLITS))
+    if unknown:
+        raise ValueError(f"{source}: column 'split' holds {unknown}; allowed: {list(SPLITS)}")
+    assigned = dict(zip(splits[key].astype(str), splits["split"].astype(str), strict=True))
+    split = profiles[group_col].astype(str).map(assigned)
+    kept = profiles[split.notna()].copy()
+    kept.insert(len(metadata_columns(kept)), "Metadata_split", split[split.notna()])  # metadata, then features
+    if kept.empty:
+        raise ValueError(f"{source}: none of the profiles' {group_col} values is in the split")
+    return kept, int(split.isna().sum())

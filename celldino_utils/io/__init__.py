@@ -13,7 +13,7 @@ from celldino_utils.io.profiles import (
     to_profiles,
     write_profiles,
 )
-from celldino_utils.io.published import lincs_dose_recode, read_published
+from celldino_utils.io.published import lincs_dose_recode, read_profile_table, read_published
 
 # The datasets import torch; they load on first use so that data generation and table code stay light.
 _DATASET_NAMES = ("CellDataset", "FieldDataset", "load_field", "open_cells", "open_fields", "read_index")
@@ -48,6 +48,7 @@ __all__ = [
     "open_fields",
     "read_index",
     "read_profiles",
+    "read_profile_table",
     "read_published",
     "to_profiles",
     "write_profiles",

@@ -19,6 +19,7 @@ import pandas as pd
 from celldino_utils.io.channels import CELLPAINTING
 from celldino_utils.io.files import LOAD_DATA_CSV, NUCLEI_CSV
 from celldino_utils.io.hpa import PATHS_COLUMN
+from celldino_utils.io.published import DOSE_COLUMN, add_lincs_columns
 from celldino_utils.io.tables import read_csv, require_columns
 
 SITE_KEYS = ("Metadata_Plate", "Metadata_Well", "Metadata_Site")
@@ -100,7 +101,9 @@ def read_cellpainting(
         Folder of ``load_data_csv``; relative ``PathName_*`` values, and ``FileName_*`` values of
         channels without a ``PathName_*`` column, are resolved against it.
     platemap_csv
-        Optional table with ``Metadata_Plate``, ``Metadata_Well`` and treatment columns, joined on plate and well.
+        Optional table with ``Metadata_Plate``, ``Metadata_Well`` and treatment columns, joined on plate and well;
+        with ``Metadata_mmoles_per_liter`` (LINCS) and no dose code, ``Metadata_dose_recode`` and the DMSO controls
+        (``Metadata_pert_type``) are derived as for published profiles (:func:`add_lincs_columns`).
     channel_map
         Our channel -> the data set's column tag, e.g. ``{"DNA": "Hoechst"}``; see :func:`channel_tags`.
 
@@ -142,6 +145,8 @@ def _join_platemap(index: pd.DataFrame, platemap_csv: Path) -> pd.DataFrame:
     keys = ["Metadata_Plate", "Metadata_Well"]
     require_columns(platemap, keys, source=platemap_csv)
     platemap = platemap.drop(columns=[c for c in platemap.columns if c in index.columns and c not in keys])
+    if DOSE_COLUMN in platemap.columns:
+        platemap = add_lincs_columns(platemap, source=platemap_csv)
     joined = index.merge(platemap, on=keys, how="left", indicator=True, validate="many_to_one")
     missing = joined.loc[joined["_merge"] == "left_only", keys]
     if len(missing):

@@ -255,6 +255,8 @@ def crops_of(
     """The crops ``(N, C, size, size)`` of the cells listed in ``selection`` (matched on ``keys``), in its order."""
     position = pd.Series(np.arange(len(cells)), index=pd.MultiIndex.from_frame(cells.metadata[list(keys)]))
     wanted = pd.MultiIndex.from_frame(selection[list(keys)])
+    if wanted.empty:
+        raise ValueError("crops_of: the selection lists no cell")
     missing = wanted.difference(position.index)
     if len(missing):
         raise KeyError(f"cells {list(missing[:3])} are not in the dataset")

@@ -58,11 +58,15 @@ def _detect_kaggle_version(labels: pd.DataFrame, *, source: str) -> str:
     )
 
 
-def _join_metadata(index: pd.DataFrame, metadata_csv: Path | None, *, id_column: str = "Id") -> pd.DataFrame:
-    """Add every column of a per-image metadata CSV as ``Metadata_<column>``; every image must have a row."""
+def _join_metadata(index: pd.DataFrame, metadata_csv: Path | None) -> pd.DataFrame:
+    """Add every column of a per-image metadata CSV as ``Metadata_<column>``; every image must have a row.
+
+    The image id column is ``Id`` (Kaggle 2018) or ``ID`` (Kaggle 2021), whichever the file has.
+    """
     if metadata_csv is None or not metadata_csv.exists():
         return index
     metadata = read_csv(metadata_csv)
+    id_column = next((c for c in ("Id", "ID") if c in metadata.columns), "Id")
     require_columns(metadata, [id_column], source=metadata_csv)
     if metadata[id_column].duplicated().any():
         dupes = metadata.loc[metadata[id_column].duplicated(), id_column].head(3).tolist()

@@ -22,6 +22,8 @@ from celldino_utils.io.profiles import (
     check_profiles,
     feature_columns,
     metadata_columns,
+    read_profiles,
+    require_metadata,
 )
 from celldino_utils.io.tables import read_csv
 
@@ -93,8 +95,11 @@ def _lincs_controls(table: pd.DataFrame, doses: pd.Series) -> pd.Series:
     return controls
 
 
-def _add_lincs_columns(table: pd.DataFrame, *, source: Path) -> pd.DataFrame:
-    """Add the dose code (when missing) and mark the controls, from ``Metadata_mmoles_per_liter``."""
+def add_lincs_columns(table: pd.DataFrame, *, source: str | Path) -> pd.DataFrame:
+    """Add the dose code (when missing) and mark the controls, from ``Metadata_mmoles_per_liter``.
+
+    Used for published profiles and for LINCS platemaps alike; ``source`` names the file in errors.
+    """
     try:
         doses = pd.to_numeric(table[DOSE_COLUMN])
     except (ValueError, TypeError) as err:
@@ -141,7 +146,21 @@ def read_published(path: str | Path) -> pd.DataFrame:
     table = _read_table(path)
     _check_columns(table, source=path)
     if DOSE_COLUMN in table.columns:
-        table = _add_lincs_columns(table, source=path)
+        table = add_lincs_columns(table, source=path)
     profiles = table[metadata_columns(table) + feature_columns(table)].reset_index(drop=True)
     check_profiles(profiles, source=str(path))
+    return profiles
+
+
+def read_profile_table(path: str | Path, *, require: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+    """Profiles from either kind of file: ours (Parquet, :func:`read_profiles`) or published CellProfiler ones.
+
+    A ``.parquet`` file is read as our schema; ``.csv`` and ``.csv.gz`` files with :func:`read_published`, so
+    the public LINCS profiles sit beside our embeddings in a table. ``require`` names metadata columns that
+    must be present and filled.
+    """
+    if Path(path).suffix == ".parquet":
+        return read_profiles(path, require=require)
+    profiles = read_published(path)
+    require_metadata(profiles, list(require), source=str(path))
     return profiles

@@ -22,6 +22,19 @@ def test_regroup_labels_to_a_coarser_class_set() -> None:
         regroup_labels(cells, groups={"Nucleoplasm": "Nucleus"})
 
 
+def test_regroup_labels_from_names_onto_a_named_class_list() -> None:
+    """HPA location annotations come as names; ``subcell-31`` keeps them, and names outside the list are refused."""
+    cells = pd.DataFrame({"Metadata_locations": ["Nucleoplasm;Cytosol", "Vesicles", " Cytosol ;"]})
+    relabelled, classes = regroup_labels(cells, groups="subcell-31", label_col="Metadata_locations", names_sep=";")
+    assert classes == ["Cytosol", "Nucleoplasm", "Vesicles"]
+    assert list(relabelled["Metadata_locations"]) == ["0 1", "2", "0"]
+    unknown = pd.DataFrame({"Metadata_locations": ["Nucleoplasm;Rods & rings"]})
+    with pytest.raises(KeyError, match=r"Metadata_locations: class group mapping lacks class\(es\) \['Rods & rings'\]"):
+        regroup_labels(unknown, groups="subcell-31", label_col="Metadata_locations", names_sep=";")
+    with pytest.raises(KeyError, match="unknown class list 'subcell-32'"):
+        regroup_labels(cells, groups="subcell-32", label_col="Metadata_locations", names_sep=";")
+
+
 def test_finished_table_keeps_every_published_cell_with_a_reason() -> None:
     run = pd.DataFrame(
         {

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celldino_utils.evaluate.splits import compound_split, grouped_split
+from celldino_utils.evaluate.splits import attach_split, compound_split, grouped_split
 
 
 def _cells(n_groups: int = 30, per_group: int = 4, n_classes: int = 6, seed: int = 0) -> pd.DataFrame:
@@ -110,3 +110,26 @@ def test_compound_split_errors() -> None:
         compound_split(mixed, seed=0)
     with pytest.raises(ValueError, match="Metadata_moa"):
         compound_split(_wells().drop(columns="Metadata_moa"), seed=0)
+
+
+def test_a_published_split_is_attached_and_the_groups_it_leaves_out_are_counted() -> None:
+    cells = pd.DataFrame({"Metadata_antibody": ["HPA1", "HPA1", "HPA2", "HPA3", "CAB4"], "emb_0": range(5)})
+    splits = pd.DataFrame({"antibody": ["HPA1", "HPA2", "HPA3"], "split": ["train", "val", "test"]})
+    kept, left_out = attach_split(cells, splits)
+    assert list(kept["Metadata_split"]) == ["train", "train", "val", "test"] and left_out == 1
+    assert list(kept.columns) == ["Metadata_antibody", "Metadata_split", "emb_0"]
+
+
+@pytest.mark.parametrize(
+    ("splits", "message"),
+    [
+        (pd.DataFrame({"ab": ["HPA1"], "split": ["train"]}), r"splits.csv: missing column\(s\) \['antibody'\]"),
+        (pd.DataFrame({"antibody": ["HPA1", "HPA1"], "split": ["train", "test"]}), "listed twice"),
+        (pd.DataFrame({"antibody": ["HPA1"], "split": ["validation"]}), r"holds \['validation'\]"),
+        (pd.DataFrame({"antibody": ["HPA9"], "split": ["train"]}), "none of the profiles"),
+    ],
+)
+def test_a_wrong_published_split_is_refused_naming_the_file(splits: pd.DataFrame, message: str) -> None:
+    cells = pd.DataFrame({"Metadata_antibody": ["HPA1"], "emb_0": [0.0]})
+    with pytest.raises(ValueError, match=message):
+        attach_split(cells, splits, source="splits.csv")
