@@ -7,13 +7,15 @@ small report table for the notebook to show.
 """
 
 from celldino_utils.chapters.correction import correct_cellpainting_wells, correct_hpa_fields
-from celldino_utils.chapters.embedding import cellprofiler_suite, embed_suite
-from celldino_utils.chapters.training import knn_against_random_init
+from celldino_utils.chapters.embedding import EmbedJob, cellprofiler_suite, embed_suite
+from celldino_utils.chapters.training import ModelRun, train_or_take
 
 __all__ = [
+    "EmbedJob",
+    "ModelRun",
     "cellprofiler_suite",
     "correct_cellpainting_wells",
     "correct_hpa_fields",
     "embed_suite",
-    "knn_against_random_init",
+    "train_or_take",
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,33 +17,57 @@ from celldino_utils.embed.model import RANDOM_INIT, random_init_twin
 from celldino_utils.embed.pipeline import embed_data
 from celldino_utils.io.profiles import is_feature, profile_path, write_profiles
 
-#: Data sets of the companion and the levels embedded from each: HPA fields and cells, Cell Painting cells.
-LEVELS_BY_DATASET: dict[str, tuple[str, ...]] = {"hpa": ("fov", "cell"), "cp": ("cell",)}
+
+@dataclass(frozen=True)
+class EmbedJob:
+    """One data set embedded at one level: where it is, how it is laid out, and which model embeds it.
+
+    Attributes
+    ----------
+    dataset : str
+        Short name in the output file names (``hpa``, ``cp``): ``<dataset>_<level>_<features>.parquet``.
+    level : str
+        ``fov`` (one row per field) or ``cell`` (one row per single cell).
+    format : str
+        On-disk format (``hpa-kaggle``, ``hpa-fov``, ``cellpainting``).
+    data_dir : Path
+        The data set's folder.
+    checkpoint : str or Path
+        A checkpoint of our training, a released model's name or a model card.
+    crop_size : int
+        Single-cell crop side, in pixels of the model's training scale (cells only).
+    read_options : dict
+        Options of the format's index reader (``labels_csv``, ``platemap_csv``, ``channel_map``...).
+    """
+
+    dataset: str
+    level: str
+    format: str
+    data_dir: Path
+    checkpoint: str | Path
+    crop_size: int = 64
+    read_options: dict[str, Any] = field(default_factory=dict)
 
 
 def embed_suite(
+    jobs: Sequence[EmbedJob],
     *,
-    data_dirs: dict[str, str | Path],
-    formats: dict[str, str],
-    checkpoints: dict[str, str | Path],
     out_dir: str | Path,
-    crop_sizes: dict[str, int],
     features: str = "celldino",
     random_init: str | None = "random",
     **options: Any,
 ) -> pd.DataFrame:
-    """Embed HPA fields and cells and Cell Painting cells, with trained models and their random-init twins.
+    """Embed every job with its model and, unless ``random_init`` is None, with the same architecture at random init.
 
     Parameters
     ----------
-    data_dirs, formats, checkpoints, crop_sizes
-        Keyed by dataset name (``hpa``, ``cp``): data folder, its on-disk format (``hpa-kaggle``, ``hpa-fov``,
-        ``cellpainting``), trained checkpoint (a path or a released model's name), single-cell crop size.
+    jobs
+        What to embed (HPA fields and cells may come from two data sets, as at paper scale).
     features
         Name of the trained feature set in the file names (``hpa_fov_<features>.parquet``).
     random_init
-        Name of the random-init feature set, or None to skip it. Its architecture is read from the
-        ``config.yaml`` beside each trained checkpoint.
+        Name of the random-init feature set, or None to skip it. Its architecture is the one recorded beside
+        each checkpoint, or declared by a released model's name.
     options
         Passed to :func:`celldino_utils.embed.embed_data` (batch size, workers, device, seed...).
 
@@ -51,25 +77,25 @@ def embed_suite(
         One row per file written: ``dataset, level, features, file, rows, dims, seconds``.
     """
     rows = []
-    for dataset, levels in LEVELS_BY_DATASET.items():
-        models = {features: (checkpoints[dataset], {})}
+    for job in jobs:
+        models = {features: (job.checkpoint, {})}
         if random_init:
-            models[random_init] = (RANDOM_INIT, random_init_twin(checkpoints[dataset]))
+            models[random_init] = (RANDOM_INIT, random_init_twin(job.checkpoint))
         for name, (checkpoint, architecture) in models.items():
-            for level in levels:
-                out = profile_path(out_dir, dataset=dataset, level=level, features=name)
-                start = time.perf_counter()
-                embed_data(
-                    formats[dataset],
-                    data_dirs[dataset],
-                    checkpoint=checkpoint,
-                    level=level,
-                    out=out,
-                    crop_size=crop_sizes[dataset],
-                    architecture=architecture,
-                    **options,
-                )
-                rows.append(_written(out, dataset=dataset, level=level, features=name, start=start))
+            out = profile_path(out_dir, dataset=job.dataset, level=job.level, features=name)
+            start = time.perf_counter()
+            embed_data(
+                job.format,
+                job.data_dir,
+                checkpoint=checkpoint,
+                level=job.level,
+                out=out,
+                crop_size=job.crop_size,
+                architecture=architecture,
+                read_options=job.read_options,
+                **options,
+            )
+            rows.append(_written(out, dataset=job.dataset, level=job.level, features=name, start=start))
     return pd.DataFrame(rows)
 
 
@@ -88,33 +114,32 @@ def _written(out: Path, *, dataset: str, level: str, features: str, start: float
 
 
 def cellprofiler_suite(
+    jobs: Sequence[EmbedJob],
     *,
-    data_dirs: dict[str, str | Path],
-    formats: dict[str, str],
     out_dir: str | Path,
-    crop_sizes: dict[str, int],
     features: str = "cellprofiler",
     **options: Any,
 ) -> pd.DataFrame:
-    """The CellProfiler-style baseline of every data set, in the same files and schema as the embeddings.
+    """The CellProfiler-style baseline of every cell-level job, in the same files and schema as the embeddings.
 
-    Cells are measured inside their single-cell crops (``crop_sizes``); an HPA field's profile is
-    the median of its cells. ``data_dirs``, ``formats`` and ``crop_sizes`` are keyed by dataset name as in
-    :func:`embed_suite`. ``options`` go to :func:`celldino_utils.embed.cellprofiler.cellprofiler_profiles`.
+    Cells are measured inside their single-cell crops (each job's ``crop_size``). Where a field-level job reads
+    the same data set, the fields' profiles are written too, each the median of its cells. ``options`` go to
+    :func:`celldino_utils.embed.cellprofiler.cellprofiler_profiles`.
 
     Returns
     -------
     pandas.DataFrame
         One row per file written: ``dataset, level, features, file, rows, dims, seconds``.
     """
+    same_data = {(job.dataset, job.format, job.data_dir) for job in jobs if job.level == "fov"}
     rows = []
-    for dataset, levels in LEVELS_BY_DATASET.items():
+    for job in (job for job in jobs if job.level == "cell"):
         start = time.perf_counter()
-        cells = cellprofiler_profiles(formats[dataset], data_dirs[dataset], crop_size=crop_sizes[dataset], **options)
+        cells = cellprofiler_profiles(job.format, job.data_dir, crop_size=job.crop_size, **job.read_options, **options)
         tables = {"cell": cells}
-        if "fov" in levels:
+        if (job.dataset, job.format, job.data_dir) in same_data:
             tables["fov"] = aggregate_wells(cells, strata=("Metadata_Id",))
         for level, table in tables.items():
-            out = write_profiles(table, profile_path(out_dir, dataset=dataset, level=level, features=features))
-            rows.append(_written(out, dataset=dataset, level=level, features=features, start=start))
+            out = write_profiles(table, profile_path(out_dir, dataset=job.dataset, level=level, features=features))
+            rows.append(_written(out, dataset=job.dataset, level=level, features=features, start=start))
     return pd.DataFrame(rows)

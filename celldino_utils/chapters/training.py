@@ -1,67 +1,67 @@
-"""Did training help? Frozen-feature kNN of a trained backbone against the same architecture at random init."""
+"""The training chapter's runs: train a model from a config, or take a released one as it is (the paper profile)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from celldino_utils.embed import RANDOM_INIT, embed_data, random_init_twin
-from celldino_utils.evaluate.batch_metrics import knn_score
-from celldino_utils.io import read_profiles
+from celldino_utils.embed.model import resolve_checkpoint
+from celldino_utils.models import get_released_model, load_released_model
+from celldino_utils.train import LOG_NAME, load_train_config, read_log, train
+from celldino_utils.train.checkpoint import BACKBONE_NAME
 
 
-def knn_against_random_init(
-    checkpoint: str | Path,
-    *,
-    format: str,
-    data_dir: str | Path,
-    out_dir: str | Path,
-    label_col: str,
-    group_col: str,
-    multilabel: bool = False,
-    label_sep: str = " ",
-    seed: int = 0,
-    **embed_options: Any,
-) -> pd.DataFrame:
-    """Embed every field with ``checkpoint`` and with its random-init twin; score each by kNN F1.
+@dataclass(frozen=True)
+class ModelRun:
+    """One model of the training chapter.
+
+    Attributes
+    ----------
+    checkpoint : str or Path
+        What the next chapters embed with: our teacher backbone file, or the released name / model card taken.
+    log : pandas.DataFrame or None
+        The per-step training log (``step``, losses, ``teacher_entropy``, ``log_n_prototypes``...); None for a
+        model taken as released.
+    """
+
+    checkpoint: str | Path
+    log: pd.DataFrame | None
+
+    def overview(self) -> pd.DataFrame:
+        """First, middle and last steps of the log; for a released model, its registry entry."""
+        if self.log is None:
+            model = get_released_model(self.checkpoint)
+            return pd.DataFrame(
+                [{"model": model.name, "architecture": f"{model.arch}/{model.patch_size}",
+                  "channels": model.channels_text, "trained on": model.training_data}]
+            )  # fmt: skip
+        return self.log.iloc[[0, len(self.log) // 2, -1]]
+
+
+def train_or_take(config_file: str | Path, overrides: Sequence[str], *, pretrained: str | Path = "") -> ModelRun:
+    """Train a model from ``config_file`` with ``overrides``, or take the ``pretrained`` one instead.
 
     Parameters
     ----------
-    checkpoint
-        Trained backbone with our ``config.yaml`` beside it (its architecture builds the twin).
-    format, data_dir
-        Fields to embed (``celldino_utils.io.open_fields``).
-    out_dir
-        Where the two embedding files go (``fov_trained.parquet``, ``fov_random_init.parquet``).
-    label_col, group_col, multilabel, label_sep
-        What to predict and which group the neighbours must come from (see
-        :func:`celldino_utils.evaluate.knn_score`; k=1, cosine, macro F1).
-    seed
-        Seed of the random initialisation.
-    embed_options
-        Passed to :func:`celldino_utils.embed.embed_data` (batch size, workers, device...).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per model: ``model``, ``knn_f1``, ``embeddings`` (the file written).
+    config_file, overrides
+        The training config and its ``key=value`` overrides (:func:`celldino_utils.train.load_train_config`).
+    pretrained
+        A released model's name or a model card (relative paths under the project root); when given, nothing is
+        trained: its weights are loaded once, strictly, so a wrong or missing file stops here and not in a later
+        chapter.
 
     Raises
     ------
-    FileNotFoundError
-        If ``checkpoint`` has no ``config.yaml`` of our training beside it.
+    FileNotFoundError, ValueError
+        From :func:`celldino_utils.models.load_released_model`: missing weights (with where to request them), or
+        a file that does not fit the architecture (naming the first key at fault).
     """
-    models = {"trained": (checkpoint, None), "random init": (RANDOM_INIT, random_init_twin(checkpoint))}
-    rows = []
-    for name, (source, arch) in models.items():
-        out = Path(out_dir) / f"fov_{name.replace(' ', '_')}.parquet"
-        embed_data(
-            format, data_dir, checkpoint=source, level="fov", out=out, architecture=arch, seed=seed, **embed_options
-        )
-        score = knn_score(
-            read_profiles(out), label_col=label_col, group_col=group_col, multilabel=multilabel, label_sep=label_sep
-        )
-        rows.append({"model": name, "knn_f1": round(score, 3), "embeddings": str(out)})
-    return pd.DataFrame(rows)
+    if pretrained:
+        checkpoint = resolve_checkpoint(pretrained)
+        load_released_model(get_released_model(checkpoint))
+        return ModelRun(checkpoint=checkpoint, log=None)
+    run = train(load_train_config(config_file, list(overrides)))
+    return ModelRun(checkpoint=run / BACKBONE_NAME, log=read_log(run / LOG_NAME))

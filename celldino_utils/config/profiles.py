@@ -27,7 +27,8 @@ registry's request address and licence)::
         model: cell_dino_hpa_vitl16
         what: the released Cell-DINO HPA ViT-L/16 weights
 
-Notebook parameters may refer to an entry, e.g. ``hpa_data: ${sources.hpa_2021.path}``.
+Notebook parameters may refer to an entry, e.g. ``hpa_data: ${sources.hpa_2021.path}``; ``models`` (optional)
+names the models once, for the notebooks and sources to refer to (``hpa_checkpoint: ${models.hpa}``).
 Profiles whose data are generated (``default``, ``tiny``) declare no sources.
 """
 
@@ -40,7 +41,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-PROFILE_KEYS = ("name", "description", "seed", "paths", "synthetic", "notebooks", "sources")
+PROFILE_KEYS = ("name", "description", "seed", "paths", "models", "synthetic", "notebooks", "sources")
 #: A profile may name another as its ``base``: its own keys are merged onto the base's, which holds the rest.
 BASE_KEY = "base"
 #: Environment variables the profiles read their folders from; set but empty they would put data at ``/``.

@@ -191,7 +191,8 @@ def read_model_card(path: str | Path) -> ReleasedModel:
     if missing:
         raise ValueError(f"{path}: model card lacks {missing}")
     if card["like"] not in RELEASED_MODELS:
-        raise ValueError(f"{path}: 'like: {card['like']}' is not a released model; choose one of {sorted(RELEASED_MODELS)}")
+        known = sorted(RELEASED_MODELS)
+        raise ValueError(f"{path}: 'like: {card['like']}' is not a released model; choose one of {known}")
     fields = set(ReleasedModel.__dataclass_fields__) - {"file_name"}
     unknown = sorted(set(card) - fields - set(_CARD_KEYS))
     if unknown:
@@ -225,7 +226,7 @@ def default_weights_path(model: ReleasedModel, *, root: str | Path | None = None
 
 
 def find_released_weights(
-    name: str, weights: str | Path | None = None, *, root: str | Path | None = None
+    name: str | Path, weights: str | Path | None = None, *, root: str | Path | None = None
 ) -> Path | None:
     """The weights file of released model ``name``: ``weights`` (which must exist), else the default path (under
     ``root``, see :func:`default_weights_path`) if a file is there, else None (nothing to embed with)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from celldino_utils.config.sources import MissingInput, Source, missing_sources
 from celldino_utils.models import (
+    MODEL_CARD_SUFFIXES,
     RELEASED_MODELS,
     default_weights_path,
     find_released_weights,
@@ -37,12 +38,15 @@ def missing_model(source: Source, *, root: str | Path) -> MissingInput | None:
     An explicit ``weights`` path is taken relative to ``root``, as the notebooks see it. Without a ``source``,
     the line says where the registry says the weights are requested, and their licence.
     """
-    if not is_released_model(source.model):
-        return MissingInput.invalid(source.name, f"unknown model {source.model!r}; known: {sorted(RELEASED_MODELS)}")
-    model = get_released_model(source.model)
+    reference = resolve_key(source.model, root) if Path(source.model).suffix in MODEL_CARD_SUFFIXES else source.model
+    if not is_released_model(reference):
+        return MissingInput.invalid(
+            source.name, f"unknown model {source.model!r}; known: {sorted(RELEASED_MODELS)}, or a model card's path"
+        )
+    model = get_released_model(reference)
     weights = resolve_key(source.weights, root) if source.weights else None
     try:
-        found = find_released_weights(model.name, weights, root=root)
+        found = find_released_weights(reference, weights, root=root)
     except FileNotFoundError:  # an explicit weights file that is not there
         found = None
     if found is not None:

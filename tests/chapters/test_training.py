@@ -7,13 +7,14 @@ import pytest
 import torch
 import yaml
 
-from celldino_utils.chapters import knn_against_random_init
-from celldino_utils.evaluate import knn_score
+from celldino_utils.chapters import EmbedJob, embed_suite, train_or_take
 from celldino_utils.io import open_fields, read_profiles
 from celldino_utils.models import build_backbone
 from celldino_utils.synthetic import ensure_synthetic
 
-OPTIONS = {"label_col": "Metadata_Target", "group_col": "Metadata_plate", "multilabel": True, "progress": False}
+from ..models.released_fixtures import parity_cases, save_official_weights
+
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "train" / "hpa_tiny_cpu.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -35,35 +36,48 @@ def _checkpoint(folder: Path, *, seed: int) -> Path:
     return folder / "teacher_backbone.pth"
 
 
-def test_a_checkpoint_equal_to_its_random_init_twin_scores_the_same(tiny_hpa: Path, tmp_path: Path) -> None:
-    """Weights drawn with the twin's seed are the twin: same embeddings, same score."""
+def test_a_checkpoint_equal_to_its_random_init_twin_embeds_the_same(tiny_hpa: Path, tmp_path: Path) -> None:
+    """Weights drawn with the twin's seed are the twin: the training check's floor is the same architecture."""
     checkpoint = _checkpoint(tmp_path / "run", seed=0)
-    scores = knn_against_random_init(
-        checkpoint, format="hpa-kaggle", data_dir=tiny_hpa, out_dir=tmp_path / "run", seed=0, **OPTIONS
-    )
-    assert list(scores["model"]) == ["trained", "random init"]
-    trained, twin = (read_profiles(path) for path in scores["embeddings"])
+    job = EmbedJob("hpa", "fov", "hpa-kaggle", tiny_hpa, checkpoint)
+    written = embed_suite([job], out_dir=tmp_path / "out", seed=0, progress=False)
+    assert list(written["features"]) == ["celldino", "random"]
+    trained, twin = (read_profiles(path) for path in written["file"])
+    assert list(trained["Metadata_Id"]) == list(open_fields("hpa-kaggle", tiny_hpa).metadata["Metadata_Id"])
     np.testing.assert_allclose(trained.filter(like="emb_"), twin.filter(like="emb_"), atol=1e-5)
-    assert scores["knn_f1"].nunique() == 1
 
 
-def test_every_field_is_embedded_by_both_models_and_scored(tiny_hpa: Path, tmp_path: Path) -> None:
-    checkpoint = _checkpoint(tmp_path / "run", seed=1)
-    scores = knn_against_random_init(
-        checkpoint, format="hpa-kaggle", data_dir=tiny_hpa, out_dir=tmp_path / "out", seed=0, **OPTIONS
-    )
-    fields = open_fields("hpa-kaggle", tiny_hpa).metadata
-    trained, twin = (read_profiles(path) for path in scores["embeddings"])
-    for profiles in (trained, twin):
-        assert list(profiles["Metadata_Id"]) == list(fields["Metadata_Id"])
-    assert not np.allclose(trained.filter(like="emb_"), twin.filter(like="emb_"))
-    expected = knn_score(trained, label_col="Metadata_Target", group_col="Metadata_plate", multilabel=True)
-    assert scores.loc[0, "knn_f1"] == round(expected, 3)
-    assert all(0.0 <= f1 <= 1.0 for f1 in scores["knn_f1"])
-
-
-def test_a_checkpoint_without_its_config_is_refused(tiny_hpa: Path, tmp_path: Path) -> None:
+def test_a_checkpoint_without_its_config_has_no_random_init_twin(tiny_hpa: Path, tmp_path: Path) -> None:
     checkpoint = _checkpoint(tmp_path / "run", seed=0)
     (checkpoint.parent / "config.yaml").unlink()
     with pytest.raises(FileNotFoundError, match="config.yaml"):
-        knn_against_random_init(checkpoint, format="hpa-kaggle", data_dir=tiny_hpa, out_dir=tmp_path, **OPTIONS)
+        embed_suite([EmbedJob("hpa", "fov", "hpa-kaggle", tiny_hpa, checkpoint)], out_dir=tmp_path, progress=False)
+
+
+def test_a_released_model_is_taken_and_checked_not_trained(tmp_path: Path) -> None:
+    case = parity_cases()["vit_tiny_p16_4ch"]
+    save_official_weights(case, tmp_path)
+    card = tmp_path / "hpa_vitt16.yaml"
+    card.write_text("like: cell_dino_hpa_vitl16\narch: vit_tiny\nimg_size: 64\nweights: vit_tiny_p16_4ch.pth\n")
+    run = train_or_take(CONFIG, ["no.such.key=1"], pretrained=card)
+    assert run.checkpoint == card and run.log is None
+    assert run.overview().loc[0, "architecture"] == "vit_tiny/16"
+
+
+def test_a_taken_model_with_the_wrong_weights_stops_the_chapter(tmp_path: Path) -> None:
+    save_official_weights(parity_cases()["vit_tiny_p16_4ch"], tmp_path)
+    card = tmp_path / "hpa_vits16.yaml"
+    card.write_text("like: cell_dino_hpa_vitl16\narch: vit_small\nimg_size: 64\nweights: vit_tiny_p16_4ch.pth\n")
+    with pytest.raises(ValueError, match="has shape"):
+        train_or_take(CONFIG, [], pretrained=card)
+
+
+def test_a_trained_run_returns_its_backbone_and_log(tiny_hpa: Path, tmp_path: Path) -> None:
+    overrides = [
+        f"data.path={tiny_hpa}", "data.format=hpa-kaggle", f"train.out_dir={tmp_path / 'run'}",
+        "optim.epochs=1", "train.epoch_length=1", "train.batch_size_per_gpu=2", "crops.global_crops_size=32",
+        "crops.local_crops_size=16", "crops.local_crops_number=1", "student.patch_size=16", "train.progress_bar=false",
+    ]  # fmt: skip
+    run = train_or_take(CONFIG, overrides)
+    assert Path(run.checkpoint).is_file() and list(run.log["step"]) == [0]
+    assert len(run.overview()) == 3  # first, middle and last step: one step here, three times

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celldino_utils.chapters import cellprofiler_suite
+from celldino_utils.chapters import EmbedJob, cellprofiler_suite
 from celldino_utils.embed.cellprofiler import (
     DEFAULT_MEASUREMENTS,
     cellprofiler_profiles,
@@ -164,11 +164,14 @@ def test_every_cp_measure_group_gets_unique_cellprofiler_names() -> None:
 def test_suite_writes_cells_of_both_data_sets_and_hpa_fields_as_cell_medians(
     hpa_dir: Path, cp_dir: Path, tmp_path: Path
 ) -> None:
+    jobs = [
+        EmbedJob("hpa", "fov", "hpa-kaggle", hpa_dir, "random"),
+        EmbedJob("hpa", "cell", "hpa-kaggle", hpa_dir, "random", crop_size=32),
+        EmbedJob("cp", "cell", "cellpainting", cp_dir, "random", crop_size=32),
+    ]
     written = cellprofiler_suite(
-        data_dirs={"hpa": hpa_dir, "cp": cp_dir},
-        formats={"hpa": "hpa-kaggle", "cp": "cellpainting"},
+        jobs,
         out_dir=tmp_path,
-        crop_sizes={"hpa": 32, "cp": 32},
         measurements=("sizeshape", "intensity"),
         progress=False,
     )

@@ -130,7 +130,7 @@ def test_model_inputs_with_a_weights_file_or_an_unknown_name(
     assert capsys.readouterr().err.splitlines()[1:] == [
         f"missing: vits: model dinov2_vits14, weights file {root / 'real' / 'dinov2.pth'} (DINOv2 ViT-S/14); "
         "get it from DINOv2",
-        f"invalid: huge: unknown model 'cell_dino_huge'; known: {sorted(RELEASED_MODELS)}",
+        f"invalid: huge: unknown model 'cell_dino_huge'; known: {sorted(RELEASED_MODELS)}, or a model card's path",
     ]
 
 
@@ -139,3 +139,19 @@ def test_the_tiny_profile_passes_the_check_quickly(capsys: pytest.CaptureFixture
     assert main(["run", "--profile", "tiny", "--root", str(ROOT), "--check"]) == 0
     assert time.perf_counter() - start < 60
     assert capsys.readouterr().out == "profile tiny matches the notebooks and declares no external inputs\n"
+
+
+def test_the_paper_profile_without_its_data_lists_every_input_and_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CELLDINO_DATA_ROOT", str(tmp_path))
+    monkeypatch.delenv("CELLDINO_CHECKPOINTS", raising=False)
+    start = time.perf_counter()
+    assert main(["run", "--profile", "paper", "--root", str(ROOT), "--check"]) == 2
+    assert time.perf_counter() - start < 60
+    head, *lines = capsys.readouterr().err.splitlines()
+    assert re.search(r"(\d+) of its \1 inputs missing", head) and "no notebook was executed" in head
+    names = {line.split(": ")[1] for line in lines}
+    assert {"hpa_fov", "hpa_cells_splits", "lincs_images", "lincs_profiles", "hpa_model", "cellpainting_model"} <= names
+    assert all(line.startswith("missing: ") and "; get it from " in line for line in lines)
+    assert not list(tmp_path.iterdir()), "the check writes nothing"
