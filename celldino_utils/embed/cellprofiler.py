@@ -334,9 +334,7 @@ def cellprofiler_profiles(
 
     Notes
     -----
-    Default measurements on the default synthetic data, 2-core CPU: HPA (960 fields, 4,626 cells) 47 s of
-    CPU, Cell Painting (672 sites, 8,517 cells, segmentation included) 82 s of CPU; ``n_jobs=2`` shares
-    that between both cores. No value was undefined on either data set.
+    With ``n_jobs > 1`` the fields are measured in that many processes; the rows are the same, in the same order.
     """
     if n_jobs < 1:
         raise ValueError(f"n_jobs must be at least 1, got {n_jobs}")

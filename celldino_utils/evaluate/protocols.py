@@ -162,13 +162,18 @@ def finetune_run_values(
     *,
     seed: int = 0,
     group_col: str = "Metadata_antibody",
+    epochs: int | Mapping[str, int] = 6,
     **finetune_options: Any,
 ) -> pd.DataFrame:
     """Table C, fine-tuned rows: test macro F1 x 100 of each backbone fine-tuned on each task (one split).
 
     ``fields`` is a field dataset with ``.metadata``; splits are grouped by ``group_col`` as for the
-    frozen rows. The backbones are not modified.
+    frozen rows. ``epochs`` is one count for both tasks or one per task (the keys of :data:`TABLE_C_TASKS`):
+    the cell lines are learnt in far fewer epochs than the localisation. The backbones are not modified.
     """
+    per_task = dict(epochs) if isinstance(epochs, Mapping) else dict.fromkeys(TABLE_C_TASKS, epochs)
+    if set(per_task) != set(TABLE_C_TASKS):
+        raise ValueError(f"epochs: give one count per task {list(TABLE_C_TASKS)}, got {sorted(per_task)}")
     rows = []
     meta = fields.metadata
     for method, backbone in backbones.items():
@@ -176,8 +181,9 @@ def finetune_run_values(
             sep = " " if multilabel else None
             split = grouped_split(meta, group_col=group_col, seed=seed, label_col=label_col, label_sep=sep)
             result = finetune_f1(
-                backbone, fields, label_col=label_col, multilabel=multilabel, split=split, seed=seed, **finetune_options
-            )
+                backbone, fields, label_col=label_col, multilabel=multilabel, split=split, seed=seed,
+                epochs=per_task[column], **finetune_options,
+            )  # fmt: skip
             rows.append(_summary(method, column, [100 * result["f1"]]))
     return pd.DataFrame(rows)
 

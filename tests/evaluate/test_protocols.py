@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from celldino_utils.evaluate.protocols import NOT_PROVIDED, finish_table, moa_run_values, regroup_labels
+from celldino_utils.evaluate.protocols import (
+    NOT_PROVIDED,
+    finetune_run_values,
+    finish_table,
+    moa_run_values,
+    regroup_labels,
+)
 
 
 def test_regroup_labels_to_a_coarser_class_set() -> None:
@@ -81,3 +89,9 @@ def test_moa_run_values_per_dose_group() -> None:
     assert (values["n_runs"] == 3).all()
     by_dose = values.set_index("column")["run_value"]
     assert by_dose["Maximum dose"] > by_dose["Low dose"]
+
+
+def test_fine_tuning_epochs_are_one_count_or_one_per_task() -> None:
+    with pytest.raises(ValueError, match=r"one count per task \['Cell line classification', 'Protein localization'\]"):
+        finetune_run_values({}, SimpleNamespace(metadata=pd.DataFrame()), epochs={"Cell line classification": 4})
+    assert finetune_run_values({}, SimpleNamespace(metadata=pd.DataFrame()), epochs=3).empty
