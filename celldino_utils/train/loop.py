@@ -30,7 +30,7 @@ from celldino_utils.config.distributed import (
     sync_batchnorm,
     wrap_ddp,
 )
-from celldino_utils.io import open_fields
+from celldino_utils.io import open_cells, open_fields
 from celldino_utils.io.datasets import typical_field_side
 from celldino_utils.ssl import SSLMetaArch, build_meta_arch
 from celldino_utils.train.checkpoint import (
@@ -105,7 +105,7 @@ def resolve_config(cfg: DictConfig, *, dataset: Dataset, world_size: int) -> Dic
     cfg = copy.deepcopy(cfg)
     n_channels = int(dataset[0].shape[0])
     if cfg.data.field_px is None:
-        cfg.data.field_px = typical_field_side(dataset)
+        cfg.data.field_px = typical_field_side(getattr(dataset, "fields", dataset))  # cells: their fields
     layout = getattr(dataset, "layout", None)
     if cfg.augment.protein_index is None and layout is not None:
         cfg.augment.protein_index = layout.protein_index
@@ -121,6 +121,24 @@ def resolve_config(cfg: DictConfig, *, dataset: Dataset, world_size: int) -> Dic
     return cfg
 
 
+def training_images(data: DictConfig) -> Dataset:
+    """The images a run trains on: the fields of ``data.path`` (``data.level: fov``), or square crops of
+    ``data.cell_crop_size`` native pixels around each of their cells (``data.level: cell``).
+
+    Raises
+    ------
+    ValueError
+        Naming the key: an unknown level, or a cell level without a crop size.
+    """
+    if data.level == "fov":
+        return open_fields(data.format, data.path)
+    if data.level != "cell":
+        raise ValueError(f"data.level must be 'fov' or 'cell', got {data.level!r}")
+    if not data.cell_crop_size:
+        raise ValueError("data.cell_crop_size: training on single cells needs the crop side in pixels")
+    return open_cells(data.format, data.path, crop_size=int(data.cell_crop_size))
+
+
 def prepare_run(cfg: DictConfig, *, ctx: DistributedContext, dataset: Dataset | None = None) -> TrainingRun:
     """Build data, model, optimiser and schedules; resume from ``out_dir/checkpoint.pth`` when asked and present.
 
@@ -128,7 +146,7 @@ def prepare_run(cfg: DictConfig, *, ctx: DistributedContext, dataset: Dataset | 
     """
     if cfg.compute.threads:
         torch.set_num_threads(cfg.compute.threads)
-    images = dataset if dataset is not None else open_fields(cfg.data.format, cfg.data.path)
+    images = dataset if dataset is not None else training_images(cfg.data)
     cfg = resolve_config(cfg, dataset=images, world_size=ctx.world_size)
     out_dir = Path(cfg.train.out_dir)
     set_seed(cfg.train.seed)  # the same initial weights on every rank

@@ -18,6 +18,7 @@ from celldino_utils.train import (
     train,
 )
 from celldino_utils.train.data import MultiCropDataset, build_augmentation
+from celldino_utils.train.loop import training_images
 
 from .conftest import TINY_TRAIN, TinyFields
 
@@ -93,3 +94,16 @@ def test_crops_depend_on_seed_epoch_and_index_only(tiny_fields: TinyFields) -> N
     assert torch.equal(dataset[3]["global_crops"][0], first)
     dataset.set_epoch(1)
     assert not torch.equal(dataset[3]["global_crops"][0], first)
+
+
+def test_a_run_trains_on_single_cells_at_the_cell_level(cellpainting_dir: Path) -> None:
+    """``data.level: cell`` gives one crop per nucleus; the training scale stays the fields' side."""
+    options = [f"data.path={cellpainting_dir}", "data.format=cellpainting"]
+    cells = training_images(load_train_config(None, [*options, "data.level=cell", "data.cell_crop_size=16"]).data)
+    fields = training_images(load_train_config(None, options).data)
+    assert len(cells) == 4 and tuple(cells[0].shape) == (5, 16, 16) and len(fields) == 2
+    assert resolve_config(load_train_config(None, TINY_TRAIN), dataset=cells, world_size=1).data.field_px == 24
+    with pytest.raises(ValueError, match="data.cell_crop_size"):
+        training_images(load_train_config(None, [*options, "data.level=cell"]).data)
+    with pytest.raises(ValueError, match="data.level must be"):
+        training_images(load_train_config(None, [*options, "data.level=well"]).data)
