@@ -8,6 +8,7 @@ small report table for the notebook to show.
 
 from celldino_utils.chapters.correction import correct_cellpainting_wells, correct_hpa_fields
 from celldino_utils.chapters.embedding import EmbedJob, cellprofiler_suite, embed_suite
+from celldino_utils.chapters.tables import read_localisation_cells
 from celldino_utils.chapters.training import ModelRun, train_or_take
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "correct_cellpainting_wells",
     "correct_hpa_fields",
     "embed_suite",
+    "read_localisation_cells",
     "train_or_take",
 ]
