@@ -229,18 +229,25 @@ def _loaders(train: Dataset, val: Dataset, *, batch_size: int, seed: int, num_wo
 def _fit(
     model: FineTuneClassifier, loaders: tuple[DataLoader, ...], optimizer: Any, schedule: torch.Tensor, **kw: Any
 ) -> pd.DataFrame:
-    """Train ``len(schedule) / len(train loader)`` epochs; load the best epoch's weights (``finetune_classifier``)."""
+    """Train ``len(schedule) / len(train loader)`` epochs; load the best validated epoch's weights.
+
+    Only the last ``kw["validate_last"]`` epochs (None: all) are validated and can be kept (``finetune_classifier``).
+    """
     train_loader, val_loader = loaders
     epochs = len(schedule) // len(train_loader)
+    first_validated = 1 if kw["validate_last"] is None else max(1, epochs - kw["validate_last"] + 1)
     best, best_state, rows, step = (-np.inf, -np.inf), None, [], 0
     for epoch in tqdm(range(1, epochs + 1), desc="finetune", disable=not kw["progress"], leave=False):
         start = time.perf_counter()
         train_loader.dataset.epoch = epoch
         train_loss, step = _train_epoch(model, train_loader, optimizer, schedule, step=step, device=kw["device"])
-        logits, targets = _logits(model, val_loader, kw["device"])
-        val_f1 = _macro_f1(logits, targets, multilabel=model.multilabel)
-        val_loss = float(_loss(logits, targets, multilabel=model.multilabel))
-        improved = (val_f1, -val_loss) > best
+        val_f1 = val_loss = np.nan
+        improved = False
+        if epoch >= first_validated:
+            logits, targets = _logits(model, val_loader, kw["device"])
+            val_f1 = _macro_f1(logits, targets, multilabel=model.multilabel)
+            val_loss = float(_loss(logits, targets, multilabel=model.multilabel))
+            improved = (val_f1, -val_loss) > best
         if improved:
             best = (val_f1, -val_loss)
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -274,6 +281,7 @@ def finetune_classifier(
     crop_scale: tuple[float, float] = (0.4, 1.0),
     label_sep: str = " ",
     num_workers: int = 0,
+    validate_last: int | None = None,
 ) -> tuple[FineTuneClassifier, pd.DataFrame]:
     """Fine-tune a copy of ``backbone`` with a linear head; keep the epoch with the best validation macro F1.
 
@@ -300,20 +308,25 @@ def finetune_classifier(
     seed, device, progress, num_workers
         Seeds head, batch order and augmentations (on CPU, same inputs and seed give the same model); ``"cpu"``,
         ``"cuda"``... or None (:func:`celldino_utils.config.select_device`; bf16 autocast on CUDA); tqdm bar; workers.
+    validate_last
+        Validate only the last ``validate_last`` epochs and keep the best of those; None validates every epoch.
+        Validation at native size can cost as much as an epoch's training, and under the cosine decay the best
+        epoch is nearly always among the last ones.
 
     Returns
     -------
     tuple
         The model (best epoch's weights, eval mode, ``classes`` sorted training labels) and a history with one
         row per epoch: ``epoch``, ``lr_head`` (at the epoch's last step), ``train_loss``, ``val_loss``,
-        ``val_f1`` (in [0, 1]), ``best`` (a new best: higher validation F1, or the same and lower validation loss;
-        the last such epoch is kept), ``seconds``.
+        ``val_f1`` (in [0, 1]; NaN where not validated), ``best`` (a new best: higher validation F1, or the same
+        and lower validation loss; the last such epoch is kept), ``seconds``.
     """
     crop_size = crop_size or resize_size
     if crop_size is None and augment:
         raise ValueError("finetune_classifier: crop_size is needed for augmented training at native resolution")
     positive = {"epochs": epochs, "batch_size": batch_size, "lr_backbone": lr_backbone, "lr_head": lr_head}
     positive |= {name: v for name, v in (("resize_size", resize_size), ("crop_size", crop_size)) if v is not None}
+    positive |= {"validate_last": validate_last} if validate_last is not None else {}
     if min(positive.values()) <= 0:
         raise ValueError(f"finetune_classifier: options must be positive, got {positive}")
     classes, y_train, y_val = _targets(train, val, label_col=label_col, multilabel=multilabel, sep=label_sep)
@@ -334,7 +347,7 @@ def finetune_classifier(
         loaders = _loaders(train_set, val_set, batch_size=batch_size, seed=seed, num_workers=num_workers)
         steps = len(loaders[0])
         schedule = cosine_schedule(1.0, 0.0, total_steps=epochs * steps, warmup_steps=round(warmup_epochs * steps))
-        history = _fit(model, loaders, optimizer, schedule, device=dev, progress=progress)
+        history = _fit(model, loaders, optimizer, schedule, device=dev, progress=progress, validate_last=validate_last)
     return model.eval(), history
 
 

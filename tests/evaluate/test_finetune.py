@@ -105,6 +105,22 @@ def test_multiclass_reaches_high_f1(fields: _ToyFields) -> None:
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
 
 
+def test_validate_last_validates_and_keeps_only_the_last_epochs(fields: _ToyFields) -> None:
+    split = _split(60, 18, 18)
+    options = {**FAST, "label_col": "Metadata_cell_line", "multilabel": False, "split": split, "seed": 3}
+    backbone = _TinyBackbone()
+    full = finetune_f1(backbone, fields, **options)["history"]
+    result = finetune_f1(backbone, fields, **options, validate_last=3)
+    history = result["history"]
+    assert history["val_f1"].iloc[:-3].isna().all() and not history["best"].iloc[:-3].any()
+    assert result["best_epoch"] > FAST["epochs"] - 3
+    # training is the same; the validated epochs score as with validation everywhere
+    pd.testing.assert_series_equal(history["train_loss"], full["train_loss"])
+    pd.testing.assert_series_equal(history["val_f1"].iloc[-3:], full["val_f1"].iloc[-3:])
+    with pytest.raises(ValueError, match="validate_last"):
+        finetune_f1(backbone, fields, **options, validate_last=0)
+
+
 def test_multilabel_reaches_high_f1() -> None:
     torch.manual_seed(0)
     toy = _ToyFields(96, seed=1, multilabel=True)
