@@ -32,15 +32,29 @@ PLATEAU = {"mode": "max", "patience": 4, "factor": 0.5}
 FOCAL = {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"}  # torchvision.ops.sigmoid_focal_loss, mean over elements
 
 
+class UniformMaskDropout(nn.Dropout):
+    """``nn.Dropout`` with its mask drawn by thresholding uniform noise: the same distribution, a different stream.
+
+    On the CPU torch draws dropout masks with Bernoulli sampling, about four times slower than uniform noise;
+    that was a third of the probe's training time.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.rand_like(x) >= self.p
+        return x * keep / (1.0 - self.p)
+
+
 def build_mlp_probe(n_features: int, n_classes: int) -> nn.Sequential:
     """The SubCell MLP: ``(B, n_features) -> (B, n_classes)`` logits."""
     return nn.Sequential(
         nn.Linear(n_features, HIDDEN[0]),
         nn.ReLU(),
-        nn.Dropout(DROPOUT),
+        UniformMaskDropout(DROPOUT),
         nn.Linear(HIDDEN[0], HIDDEN[1]),
         nn.ReLU(),
-        nn.Dropout(DROPOUT),
+        UniformMaskDropout(DROPOUT),
         nn.Linear(HIDDEN[1], n_classes),
     )
 

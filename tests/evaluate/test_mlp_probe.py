@@ -11,6 +11,7 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from celldino_utils.evaluate.mlp_probe import (
+    UniformMaskDropout,
     build_mlp_probe,
     evaluate_localisation_map,
     fov_logits,
@@ -61,7 +62,7 @@ def _cells(n_antibodies: int = 40, fovs_per_antibody: int = 2, cells_per_fov: in
 
 def test_architecture() -> None:
     model = build_mlp_probe(192, 19)
-    assert [type(m).__name__ for m in model] == ["Linear", "ReLU", "Dropout"] * 2 + ["Linear"]
+    assert [type(m).__name__ for m in model] == ["Linear", "ReLU", "UniformMaskDropout"] * 2 + ["Linear"]
     assert [(m.in_features, m.out_features) for m in model if isinstance(m, torch.nn.Linear)] == [
         (192, 512),
         (512, 256),
@@ -70,6 +71,16 @@ def test_architecture() -> None:
     assert all(m.p == 0.5 for m in model if isinstance(m, torch.nn.Dropout))
     out = model(torch.randn(3, 192))
     assert out.shape == (3, 19) and torch.isfinite(out).all()
+
+
+def test_dropout_keeps_the_expected_activation_and_is_off_in_eval() -> None:
+    dropout = UniformMaskDropout(0.5)
+    x = torch.ones(200, 500)
+    torch.manual_seed(0)
+    y = dropout(x)
+    assert set(y.unique().tolist()) == {0.0, 2.0} and abs(float((y == 0).float().mean()) - 0.5) < 0.01
+    assert abs(float(y.mean()) - 1.0) < 0.02
+    assert torch.equal(dropout.eval()(x), x)
 
 
 def test_fov_logits_by_hand() -> None:
