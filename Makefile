@@ -42,5 +42,5 @@ publish: book  ## push _build/html to the gh-pages branch
 	$(BIN)/ghp-import --no-jekyll --push --force _build/html
 
 clean:  ## remove generated data, executed notebooks, figures and the book (keeps .venv)
-	rm -rf data/synthetic data/checkpoints data/embeddings data/profiles book/executed _build
+	rm -rf data/synthetic data/photographs data/checkpoints data/embeddings data/profiles data/umap data/guide book/executed _build
 	find figures -type f ! -name README.md -delete

@@ -86,7 +86,18 @@ CELLPAINTING = ChannelLayout(
     tagged_by="column",
 )
 
-LAYOUTS: dict[str, ChannelLayout] = {layout.format: layout for layout in (HPA_KAGGLE, HPA_FOV, CELLPAINTING)}
+#: Natural photographs, one RGB file (PNG, JPEG or TIFF) per image: the data of a natural-image model
+#: (Cell-DINO+ starts from one); a folder of them, any names (``celldino_utils.io.photographs``).
+PHOTOGRAPHS = ChannelLayout(
+    format="photographs",
+    channels=("red", "green", "blue"),
+    file_tags=("red", "green", "blue"),
+    protein_index=None,
+)
+
+LAYOUTS: dict[str, ChannelLayout] = {
+    layout.format: layout for layout in (HPA_KAGGLE, HPA_FOV, CELLPAINTING, PHOTOGRAPHS)
+}
 
 
 def get_layout(format: str) -> ChannelLayout:

@@ -21,8 +21,14 @@ from celldino_utils.io.crops import cell_centres, crop_around, crop_cell, native
 from celldino_utils.io.files import CELL_MASK_SUFFIX, MASK_DIR, NUCLEI_CSV
 from celldino_utils.io.hpa import PATHS_COLUMN, read_hpa_fov, read_hpa_kaggle
 from celldino_utils.io.images import image_shape, read_image, stack_channels, to_unit_float
+from celldino_utils.io.photographs import read_photographs
 
-_INDEXERS = {"hpa-kaggle": read_hpa_kaggle, "hpa-fov": read_hpa_fov, "cellpainting": read_cellpainting}
+_INDEXERS = {
+    "hpa-kaggle": read_hpa_kaggle,
+    "hpa-fov": read_hpa_fov,
+    "cellpainting": read_cellpainting,
+    "photographs": read_photographs,
+}
 
 
 def read_index(format: str, data_dir: str | Path, **options: object) -> pd.DataFrame:
@@ -119,7 +125,7 @@ class FieldDataset(Dataset):
 
 
 def open_fields(format: str, data_dir: str | Path, **options: object) -> FieldDataset:
-    """Open the fields of view of a data set (``hpa-kaggle``, ``hpa-fov`` or ``cellpainting``).
+    """Open the fields of view of a data set (``hpa-kaggle``, ``hpa-fov``, ``cellpainting`` or ``photographs``).
 
     ``options`` go to the format's index reader, e.g. ``platemap_csv`` or ``channel_map`` for
     Cell Painting (:func:`~celldino_utils.io.cellpainting.read_cellpainting`).

@@ -13,7 +13,13 @@ from celldino_utils.plot.figures_umap import (
     panel_silhouette,
     plot_umap,
 )
-from celldino_utils.plot.images import autoscale, composite, plot_cellpainting_sites, plot_hpa_examples
+from celldino_utils.plot.images import (
+    autoscale,
+    composite,
+    plot_cellpainting_sites,
+    plot_hpa_examples,
+    plot_photographs,
+)
 from celldino_utils.plot.save import save_figure
 from celldino_utils.plot.umap import umap_embedding
 
@@ -30,6 +36,7 @@ __all__ = [
     "panel_silhouette",
     "plot_cellpainting_sites",
     "plot_hpa_examples",
+    "plot_photographs",
     "plot_umap",
     "save_figure",
     "umap_embedding",

@@ -98,3 +98,17 @@ def plot_cellpainting_sites(fields: FieldDataset, rows: pd.Index | list[int], *,
         axes[r, 0].set_ylabel(str(fields.metadata.loc[int(i), label_col]), fontsize=7)
     figure.tight_layout()
     return figure
+
+
+def plot_photographs(fields: FieldDataset, rows: pd.Index | list[int], *, n_cols: int = 6) -> Figure:
+    """RGB images of ``fields`` (the ``photographs`` format) at positions ``rows``, titled by file name."""
+    rows = list(rows)
+    n_rows = -(-len(rows) // n_cols)
+    figure, axes = plt.subplots(n_rows, n_cols, figsize=(1.8 * n_cols, 1.9 * n_rows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, i in zip(axes.flat, rows, strict=False):
+        ax.imshow(fields[int(i)].permute(1, 2, 0).numpy())
+        ax.set_title(str(fields.metadata.loc[int(i), "Metadata_file"]), fontsize=6)
+    figure.tight_layout()
+    return figure

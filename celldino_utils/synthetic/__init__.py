@@ -9,15 +9,19 @@ from celldino_utils.synthetic.cellpainting import (
     generate_cellpainting,
 )
 from celldino_utils.synthetic.hpa import HPASyntheticConfig, generate_hpa, hpa_preset
+from celldino_utils.synthetic.photographs import PhotographsConfig, generate_photographs, photographs_preset
 from celldino_utils.synthetic.profile import ensure_synthetic, generate_profile_data
 
 __all__ = [
     "CellPaintingSyntheticConfig",
     "HPASyntheticConfig",
+    "PhotographsConfig",
     "cellpainting_preset",
     "ensure_synthetic",
     "generate_cellpainting",
     "generate_hpa",
+    "generate_photographs",
     "generate_profile_data",
     "hpa_preset",
+    "photographs_preset",
 ]

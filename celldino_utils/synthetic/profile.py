@@ -15,16 +15,18 @@ from typing import Any
 
 from celldino_utils.synthetic.cellpainting import cellpainting_preset, generate_cellpainting
 from celldino_utils.synthetic.hpa import generate_hpa, hpa_preset
+from celldino_utils.synthetic.photographs import generate_photographs, photographs_preset
 
 STAMP = "synthetic.json"
 
 _GENERATORS = {
     "hpa": (hpa_preset, generate_hpa),
     "cellpainting": (cellpainting_preset, generate_cellpainting),
+    "photographs": (photographs_preset, generate_photographs),
 }
 
 # Profile path key of each kind of synthetic data set.
-PATH_KEYS = {"hpa": "hpa_data", "cellpainting": "cellpainting_data"}
+PATH_KEYS = {"hpa": "hpa_data", "cellpainting": "cellpainting_data", "photographs": "photographs_data"}
 
 
 def generator_fingerprint() -> str:
@@ -41,7 +43,7 @@ def ensure_synthetic(kind: str, out_dir: str | Path, settings: dict[str, Any], *
     Parameters
     ----------
     kind
-        ``"hpa"`` or ``"cellpainting"``.
+        ``"hpa"``, ``"cellpainting"`` or ``"photographs"`` (the installed sample photographs, as tiles).
     settings
         ``preset`` (a preset name) plus any generator fields to override.
 
