@@ -7,6 +7,7 @@ from celldino_utils.synthetic.cellpainting import (
     CellPaintingSyntheticConfig,
     cellpainting_preset,
     generate_cellpainting,
+    planted_cellpainting_effects,
 )
 from celldino_utils.synthetic.hpa import HPASyntheticConfig, generate_hpa, hpa_preset
 from celldino_utils.synthetic.photographs import PhotographsConfig, generate_photographs, photographs_preset
@@ -24,4 +25,5 @@ __all__ = [
     "generate_profile_data",
     "hpa_preset",
     "photographs_preset",
+    "planted_cellpainting_effects",
 ]

@@ -202,6 +202,18 @@ def _draw_plate(batch: dict[str, np.ndarray], size: int, rng: np.random.Generato
     )
 
 
+def _imaging_row(batch: str, plate: str, imaging: _Imaging) -> dict[str, object]:
+    """One row of ``plates.csv``: the technical and biological effects a plate's images were made with."""
+    row: dict[str, object] = {"Metadata_Batch": batch, "Metadata_Plate": plate}
+    for c, tag in enumerate(CELLPAINTING.file_tags):
+        row |= {f"gain_{tag}": float(imaging.gain[c]), f"background_{tag}": float(imaging.background[c])}
+        row |= {f"cyto_stain_{tag}": float(imaging.cyto_stain[c])}
+        low, high = float(imaging.illumination[c].min()), float(imaging.illumination[c].max())
+        row |= {f"illumination_min_{tag}": low, f"illumination_max_{tag}": high}
+    row |= {"blur_sigma_px": imaging.blur, "shot_noise": imaging.shot, "read_noise": imaging.read}
+    return row | {"cell_size_factor": imaging.size_factor}
+
+
 def _plate_layout(compounds: pd.DataFrame, cfg: CellPaintingSyntheticConfig, rng: np.random.Generator) -> pd.DataFrame:
     """Wells of one plate: every compound at every dose once plus the DMSO wells, at random positions.
 
@@ -356,8 +368,10 @@ def generate_cellpainting(out_dir: str | Path, config: CellPaintingSyntheticConf
         Output folder (created; files of an earlier run with the same names are overwritten). It receives
         ``images/{Metadata_Batch}/{Metadata_Plate}/{Metadata_Well}_s{Metadata_Site}_{channel}.tiff``
         (one uint16 TIFF per channel DNA, ER, RNA, AGP, Mito), ``load_data.csv`` (one row per site),
-        ``nuclei.csv`` (one row per cell: ``Nuclei_Location_Center_X/Y`` in pixels) and ``compounds.csv``
-        (ground truth per compound: MoA, ``ec50_um``, ``hill``, ``strength_dose_{k}``, ``effect_{knob}``).
+        ``nuclei.csv`` (one row per cell: ``Nuclei_Location_Center_X/Y`` in pixels), ``compounds.csv``
+        (ground truth per compound: MoA, ``ec50_um``, ``hill``, ``strength_dose_{k}``, ``effect_{knob}``) and
+        ``plates.csv`` (each plate's effects: channel gain, background and non-specific cytoplasmic stain,
+        illumination range, blur, noise, cell size factor).
     config : CellPaintingSyntheticConfig
         Size and seed; the same config gives identical files.
 
@@ -380,12 +394,13 @@ def generate_cellpainting(out_dir: str | Path, config: CellPaintingSyntheticConf
     compounds, effects = build_compounds(
         config.n_moas, config.compounds_per_moa, config.doses_um, rng=np.random.default_rng([config.seed, 0])
     )
-    rows, nuclei = [], []
+    rows, nuclei, plates = [], [], []
     for b, batch in enumerate(config.batches):
         batch_effects = _draw_batch(np.random.default_rng([config.seed, 1, b]))
         for p in range(config.plates_per_batch):
             plate = f"SQ{14812 + b * config.plates_per_batch + p:08d}"  # LINCS-style plate barcode
             imaging = _draw_plate(batch_effects, config.site_size, np.random.default_rng([config.seed, 2, b, p]))
+            plates.append(_imaging_row(batch, plate, imaging))
             layout = _plate_layout(compounds, config, np.random.default_rng([config.seed, 3, b, p]))
             plate_rows, plate_nuclei = _plate_sites(
                 out, layout, effects, imaging, cfg=config, names=(batch, plate), key=(b, p)
@@ -396,4 +411,38 @@ def generate_cellpainting(out_dir: str | Path, config: CellPaintingSyntheticConf
     load_data.to_csv(out / LOAD_DATA_CSV, index=False)
     pd.DataFrame(nuclei).to_csv(out / NUCLEI_CSV, index=False)
     compounds.to_csv(out / "compounds.csv", index=False)
+    pd.DataFrame(plates).to_csv(out / "plates.csv", index=False)
     return load_data
+
+
+def planted_cellpainting_effects(data_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """What a synthetic screen in ``data_dir`` was made with, from its ``compounds.csv`` and ``plates.csv``.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``phenotypes``: MoA x knob, the mean over the MoA's compounds of the effect at full strength (size,
+        count and intensity knobs are natural-log factors, 0.4 is about x1.5; the fraction knobs are extra
+        fractions of affected cells); knobs no MoA moves by 0.05 or more are left out.
+        ``dose_response``: MoA x ``Metadata_dose_recode``, the mean fraction of that effect seen at each dose.
+        ``plates``: one row per plate, its technical and biological effects (``plates.csv``).
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the file, for a folder that this generator did not write (real data have no planted truth).
+    """
+    data_dir = Path(data_dir)
+    for name in ("compounds.csv", "plates.csv"):
+        if not (data_dir / name).is_file():
+            raise FileNotFoundError(
+                f"{data_dir / name}: not found; only synthetic screens record their planted effects"
+            )
+    compounds = pd.read_csv(data_dir / "compounds.csv")
+    effects = compounds.groupby("Metadata_moa")[[f"effect_{knob}" for knob in KNOBS]].mean()
+    effects.columns = list(KNOBS)
+    phenotypes = effects.loc[:, effects.abs().max() >= 0.05].round(2)
+    strengths = [c for c in compounds if c.startswith("strength_dose_")]
+    dose_response = compounds.groupby("Metadata_moa")[strengths].mean().round(2)
+    dose_response.columns = pd.Index([int(c.rsplit("_", 1)[1]) for c in strengths], name="Metadata_dose_recode")
+    return {"phenotypes": phenotypes, "dose_response": dose_response, "plates": pd.read_csv(data_dir / "plates.csv")}

@@ -18,6 +18,7 @@ from celldino_utils.synthetic.cellpainting import (
     CellPaintingSyntheticConfig,
     cellpainting_preset,
     generate_cellpainting,
+    planted_cellpainting_effects,
 )
 
 SITE_KEYS = ["Metadata_Plate", "Metadata_Well", "Metadata_Site"]
@@ -124,6 +125,23 @@ def test_ground_truth_dose_response(tiny):
     assert (np.diff(strength, axis=1) >= 0).all() and (strength[:, :2] < 0.2).all()
     late = truth.late_responder.to_numpy()
     assert (strength[~late, -1] > 0.7).all() and (strength[late, :-1] < 0.1).all() and (strength[late, -1] > 0.3).all()
+
+
+def test_planted_effects_are_read_back(tiny, tmp_path):
+    root, config, _ = tiny
+    planted = planted_cellpainting_effects(root)
+    assert len(planted["phenotypes"]) == config.n_moas and planted["phenotypes"].abs().max().min() >= 0.05
+    assert (planted["phenotypes"].loc["HDAC inhibitor", ["nucleus_size", "rna_intensity"]] > 0.2).all()
+    dose = planted["dose_response"]
+    assert (
+        list(dose.columns) == list(range(1, len(config.doses_um) + 1))
+        and (dose.diff(axis=1).iloc[:, 1:] >= 0).all().all()
+    )
+    plates = planted["plates"]
+    assert len(plates) == len(config.batches) * config.plates_per_batch
+    assert {"gain_DNA", "background_Mito", "blur_sigma_px", "cell_size_factor"} <= set(plates.columns)
+    with pytest.raises(FileNotFoundError, match="compounds.csv"):
+        planted_cellpainting_effects(tmp_path)
 
 
 def test_measurable_dose_response(tiny):
