@@ -6,12 +6,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import torch
+from omegaconf import OmegaConf
+from torch.utils.data import Dataset
 
 from celldino_utils.embed.model import resolve_checkpoint
 from celldino_utils.models import get_released_model, load_released_model
-from celldino_utils.train import LOG_NAME, load_train_config, read_log, train
+from celldino_utils.train import CONFIG_NAME, LOG_NAME, load_train_config, read_log, train
 from celldino_utils.train.checkpoint import BACKBONE_NAME
+from celldino_utils.train.data import build_augmentation
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,33 @@ class ModelRun:
                   "channels": model.channels_text, "trained on": model.training_data}]
             )  # fmt: skip
         return self.log.iloc[[0, len(self.log) // 2, -1]]
+
+    def training_crops(
+        self, images: Dataset, positions: Sequence[int], *, n_crops: int = 2, seed: int = 0
+    ) -> torch.Tensor:
+        """Global crops of ``images`` at ``positions`` as this run's training saw them (augmented, self-normalised).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(len(positions), n_crops, C, S, S)``, ``S`` the run's global crop size.
+
+        Raises
+        ------
+        ValueError
+            For a model taken as released: its training augmentation is not known here.
+        """
+        if self.log is None:
+            raise ValueError(f"{self.checkpoint}: taken as released; its training crops are not known here")
+        augmentation = build_augmentation(OmegaConf.load(Path(self.checkpoint).parent / CONFIG_NAME))
+        crops = []
+        for position in positions:
+            generator = torch.Generator().manual_seed(
+                int(np.random.SeedSequence([seed, int(position)]).generate_state(1)[0])
+            )
+            views = [augmentation(images[int(position)], generator=generator)["global_crops"] for _ in range(n_crops)]
+            crops.append(torch.stack([v[0] for v in views]))
+        return torch.stack(crops)
 
 
 def train_or_take(config_file: str | Path, overrides: Sequence[str], *, pretrained: str | Path = "") -> ModelRun:

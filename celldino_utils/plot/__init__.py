@@ -17,6 +17,7 @@ from celldino_utils.plot.images import (
     autoscale,
     composite,
     plot_cellpainting_sites,
+    plot_crop_channels,
     plot_hpa_examples,
     plot_photographs,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "localisation_labels",
     "panel_silhouette",
     "plot_cellpainting_sites",
+    "plot_crop_channels",
     "plot_hpa_examples",
     "plot_photographs",
     "plot_umap",

@@ -112,3 +112,29 @@ def plot_photographs(fields: FieldDataset, rows: pd.Index | list[int], *, n_cols
         ax.set_title(str(fields.metadata.loc[int(i), "Metadata_file"]), fontsize=6)
     figure.tight_layout()
     return figure
+
+
+def plot_crop_channels(
+    crops: np.ndarray, *, row_labels: list[str], channels: tuple[str, ...], value_range: tuple[float, float] = (-2, 4)
+) -> Figure:
+    """One row per group, one column per crop and channel: self-normalised crops ``(G, N, C, S, S)`` in gray.
+
+    All panels share ``value_range`` (in standard deviations of each crop's channel), so what a model sees after
+    self-normalisation, and not each panel's own contrast, is what differs between rows.
+    """
+    n_groups, n_crops, n_channels = crops.shape[:3]
+    figure, axes = plt.subplots(
+        n_groups, n_crops * n_channels, figsize=(1.1 * n_crops * n_channels, 1.2 * n_groups), squeeze=False
+    )
+    for g in range(n_groups):
+        for k in range(n_crops):
+            for c in range(n_channels):
+                ax = axes[g, k * n_channels + c]
+                ax.imshow(crops[g, k, c], cmap="gray", vmin=value_range[0], vmax=value_range[1])
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if g == 0:
+                    ax.set_title(f"{channels[c]}" if n_crops == 1 else f"{channels[c]} ({k + 1})", fontsize=7)
+        axes[g, 0].set_ylabel(row_labels[g], fontsize=6, rotation=0, ha="right", va="center")
+    figure.tight_layout()
+    return figure

@@ -7,7 +7,7 @@ import pytest
 import torch
 import yaml
 
-from celldino_utils.chapters import EmbedJob, embed_suite, train_or_take
+from celldino_utils.chapters import EmbedJob, ModelRun, embed_suite, train_or_take
 from celldino_utils.io import open_fields, read_profiles
 from celldino_utils.models import build_backbone
 from celldino_utils.synthetic import ensure_synthetic
@@ -64,6 +64,11 @@ def test_a_released_model_is_taken_and_checked_not_trained(tmp_path: Path) -> No
     assert run.overview().loc[0, "architecture"] == "vit_tiny/16"
 
 
+def test_a_taken_model_has_no_training_crops(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="taken as released"):
+        ModelRun(checkpoint="cell_dino_cp_vits8", log=None).training_crops(None, [0])  # type: ignore[arg-type]
+
+
 def test_a_taken_model_with_the_wrong_weights_stops_the_chapter(tmp_path: Path) -> None:
     save_official_weights(parity_cases()["vit_tiny_p16_4ch"], tmp_path)
     card = tmp_path / "hpa_vits16.yaml"
@@ -81,3 +86,12 @@ def test_a_trained_run_returns_its_backbone_and_log(tiny_hpa: Path, tmp_path: Pa
     run = train_or_take(CONFIG, overrides)
     assert Path(run.checkpoint).is_file() and list(run.log["step"]) == [0]
     assert len(run.overview()) == 3  # first, middle and last step: one step here, three times
+    fields = open_fields("hpa-kaggle", tiny_hpa)
+    crops = run.training_crops(fields, [0, 3], n_crops=2, seed=1)
+    assert crops.shape == (2, 2, 4, 32, 32) and not torch.equal(crops[0, 0], crops[0, 1])
+    assert torch.equal(crops, run.training_crops(fields, [0, 3], n_crops=2, seed=1))
+    # self-normalised: each crop's channel has mean 0 and std 1, or is all zero (a dropped channel)
+    stds = crops.std(dim=(-2, -1), correction=0)
+    dropped = crops.abs().amax(dim=(-2, -1)) == 0
+    assert crops.mean(dim=(-2, -1)).abs().max() < 1e-4
+    assert torch.all(((stds - 1).abs() < 1e-3) | dropped)
