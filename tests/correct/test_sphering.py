@@ -111,10 +111,11 @@ def test_sphere_whitens_the_controls() -> None:
     np.testing.assert_allclose(np.cov(controls, rowvar=False), np.eye(16), atol=1e-5)
 
 
-def test_sphere_reduces_to_fewer_dimensions_than_controls() -> None:
+def test_sphere_reduces_to_half_as_many_dimensions_as_controls() -> None:
     wells = _plates(n_plates=2, n_dmso=6, n_features=30)  # 12 DMSO wells, 30 features
     sphered = sphere(wells, control_query=DMSO)
-    assert list(sphered.columns[5:]) == [f"pca_{i:04d}" for i in range(11)]
+    assert list(sphered.columns[5:]) == [f"pca_{i:04d}" for i in range(6)]
+    assert list(sphere(wells, control_query=DMSO, n_components=11).columns[5:]) == [f"pca_{i:04d}" for i in range(11)]
     pca_whitened = sphere(wells, control_query=DMSO, n_components=5, method="PCA")
     assert list(pca_whitened.columns[5:]) == [f"sphered_{i:04d}" for i in range(5)]
     with pytest.raises(ValueError, match=r"needs more control wells than dimensions \(at least 21\).*matches 12"):
