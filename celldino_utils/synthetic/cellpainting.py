@@ -9,7 +9,7 @@ cluster by batch before correction (supplement, Figure C panel B; Table D uses t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from celldino_utils.synthetic._cellpainting_phenotypes import (
     render_stains,
 )
 from celldino_utils.synthetic._draw import camera_noise, gaussian_blur, illumination_field
+from celldino_utils.synthetic._presets import config_from_preset
 
 LINCS_BATCHES: tuple[str, ...] = ("2016_04_01_a549_48hr_batch1", "2017_12_05_Batch2")
 _ROWS, _COLS = "ABCDEFGHIJKLMNOP", 24  # 384-well plate
@@ -147,13 +148,7 @@ CELLPAINTING_PRESETS: dict[str, dict[str, object]] = {
 
 def cellpainting_preset(name: str, **overrides: object) -> CellPaintingSyntheticConfig:
     """Return the preset config ``name`` (see ``CELLPAINTING_PRESETS``) with ``overrides`` applied."""
-    if name not in CELLPAINTING_PRESETS:
-        raise ValueError(f"unknown Cell Painting preset {name!r}; choose one of {sorted(CELLPAINTING_PRESETS)}")
-    known = {f.name for f in fields(CellPaintingSyntheticConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(f"unknown CellPaintingSyntheticConfig fields {unknown}; known: {sorted(known)}")
-    return CellPaintingSyntheticConfig(**(CELLPAINTING_PRESETS[name] | overrides))
+    return config_from_preset(CellPaintingSyntheticConfig, CELLPAINTING_PRESETS, name, overrides, kind="Cell Painting")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ Proteins show no, spatial or intensity heterogeneity between cells (Figure D).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -43,6 +42,7 @@ from celldino_utils.synthetic._draw import (
     to_uint8,
 )
 from celldino_utils.synthetic._hpa_patterns import CELL_LINE_LOOKS, PATTERNS, build_context
+from celldino_utils.synthetic._presets import config_from_preset
 
 HPA_LAYOUTS: tuple[str, ...] = ("kaggle-2018", "kaggle-2021", "hpa-fov")
 HETEROGENEITY_TYPES: tuple[str, ...] = ("none", "spatial", "intensity")
@@ -185,13 +185,7 @@ HPA_PRESETS: MappingProxyType = MappingProxyType(
 
 def hpa_preset(name: str, **overrides: object) -> HPASyntheticConfig:
     """Return the preset config ``name`` (see ``HPA_PRESETS``) with ``overrides`` (field=value) applied."""
-    if name not in HPA_PRESETS:
-        raise ValueError(f"unknown HPA preset {name!r}; choose one of {sorted(HPA_PRESETS)}")
-    known = {f.name for f in dataclasses.fields(HPASyntheticConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(f"unknown HPASyntheticConfig fields {unknown}; known: {sorted(known)}")
-    return HPASyntheticConfig(**(dict(HPA_PRESETS[name]) | overrides))
+    return config_from_preset(HPASyntheticConfig, HPA_PRESETS, name, overrides, kind="HPA")
 
 
 @dataclass(frozen=True)

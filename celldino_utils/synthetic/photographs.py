@@ -10,7 +10,6 @@ synthetic data, and stamped the same way (``celldino_utils.synthetic.profile``).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from sklearn.datasets import load_sample_images
+
+from celldino_utils.synthetic._presets import config_from_preset
 
 #: scikit-image photographs in its wheel (no download): people, animals, objects, textures, text, the sky.
 SKIMAGE_PHOTOGRAPHS: tuple[str, ...] = (
@@ -65,13 +66,7 @@ class PhotographsConfig:
 
 def photographs_preset(name: str, **overrides: object) -> PhotographsConfig:
     """Return the preset config ``name`` (see ``PHOTOGRAPHS_PRESETS``) with ``overrides`` (field=value) applied."""
-    if name not in PHOTOGRAPHS_PRESETS:
-        raise ValueError(f"unknown photographs preset {name!r}; choose one of {sorted(PHOTOGRAPHS_PRESETS)}")
-    known = {f.name for f in dataclasses.fields(PhotographsConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(f"unknown PhotographsConfig fields {unknown}; known: {sorted(known)}")
-    return PhotographsConfig(**(PHOTOGRAPHS_PRESETS[name] | overrides))
+    return config_from_preset(PhotographsConfig, PHOTOGRAPHS_PRESETS, name, overrides, kind="photographs")
 
 
 def sample_photographs() -> dict[str, tuple[str, np.ndarray]]:
