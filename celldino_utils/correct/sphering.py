@@ -34,7 +34,6 @@ from celldino_utils.io.profiles import (
     with_features,
 )
 
-
 #: Control wells per sphered dimension when the number of dimensions is not given.
 CONTROLS_PER_DIMENSION = 2
 
