@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from omegaconf import OmegaConf
@@ -16,7 +15,7 @@ from celldino_utils.embed.model import resolve_checkpoint
 from celldino_utils.models import get_released_model, load_released_model
 from celldino_utils.train import CONFIG_NAME, LOG_NAME, load_train_config, read_log, train
 from celldino_utils.train.checkpoint import BACKBONE_NAME
-from celldino_utils.train.data import build_augmentation
+from celldino_utils.train.data import MultiCropDataset, build_augmentation
 
 
 @dataclass(frozen=True)
@@ -45,15 +44,13 @@ class ModelRun:
             )  # fmt: skip
         return self.log.iloc[[0, len(self.log) // 2, -1]]
 
-    def training_crops(
-        self, images: Dataset, positions: Sequence[int], *, n_crops: int = 2, seed: int = 0
-    ) -> torch.Tensor:
-        """Global crops of ``images`` at ``positions`` as this run's training saw them (augmented, self-normalised).
+    def training_crops(self, images: Dataset, positions: Sequence[int], *, seed: int = 0) -> torch.Tensor:
+        """The global crops of ``images`` at ``positions`` as this run's training drew them (augmented, normalised).
 
         Returns
         -------
         torch.Tensor
-            ``(len(positions), n_crops, C, S, S)``, ``S`` the run's global crop size.
+            ``(len(positions), G, C, S, S)``: the run's ``G`` global crops of side ``S`` per image.
 
         Raises
         ------
@@ -62,15 +59,9 @@ class ModelRun:
         """
         if self.log is None:
             raise ValueError(f"{self.checkpoint}: taken as released; its training crops are not known here")
-        augmentation = build_augmentation(OmegaConf.load(Path(self.checkpoint).parent / CONFIG_NAME))
-        crops = []
-        for position in positions:
-            generator = torch.Generator().manual_seed(
-                int(np.random.SeedSequence([seed, int(position)]).generate_state(1)[0])
-            )
-            views = [augmentation(images[int(position)], generator=generator)["global_crops"] for _ in range(n_crops)]
-            crops.append(torch.stack([v[0] for v in views]))
-        return torch.stack(crops)
+        cfg = OmegaConf.load(Path(self.checkpoint).parent / CONFIG_NAME)
+        samples = MultiCropDataset(images, build_augmentation(cfg), seed=seed)
+        return torch.stack([torch.stack(samples[int(position)]["global_crops"]) for position in positions])
 
 
 def train_or_take(config_file: str | Path, overrides: Sequence[str], *, pretrained: str | Path = "") -> ModelRun:

@@ -87,9 +87,9 @@ def test_a_trained_run_returns_its_backbone_and_log(tiny_hpa: Path, tmp_path: Pa
     assert Path(run.checkpoint).is_file() and list(run.log["step"]) == [0]
     assert len(run.overview()) == 3  # first, middle and last step: one step here, three times
     fields = open_fields("hpa-kaggle", tiny_hpa)
-    crops = run.training_crops(fields, [0, 3], n_crops=2, seed=1)
+    crops = run.training_crops(fields, [0, 3], seed=1)
     assert crops.shape == (2, 2, 4, 32, 32) and not torch.equal(crops[0, 0], crops[0, 1])
-    assert torch.equal(crops, run.training_crops(fields, [0, 3], n_crops=2, seed=1))
+    assert torch.equal(crops, run.training_crops(fields, [0, 3], seed=1))
     # self-normalised: each crop's channel has mean 0 and std 1, or is all zero (a dropped channel)
     stds = crops.std(dim=(-2, -1), correction=0)
     dropped = crops.abs().amax(dim=(-2, -1)) == 0
