@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from celldino_utils.io.hpa import PATHS_COLUMN
+from celldino_utils.io.images import image_shape
 
 #: File suffixes read as photographs (case-insensitive).
 PHOTOGRAPH_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -31,10 +32,20 @@ def read_photographs(data_dir: Path) -> pd.DataFrame:
     ------
     FileNotFoundError
         Naming the folder and the suffixes looked for, when it holds no image file.
+    ValueError
+        Naming the files that are not 3-channel images (grayscale, RGBA, CMYK), from their headers, so that
+        training stops here and not at the step that first draws one of them.
     """
     files = sorted(p for p in Path(data_dir).rglob("*") if p.is_file() and p.suffix.lower() in PHOTOGRAPH_SUFFIXES)
     if not files:
         raise FileNotFoundError(f"{data_dir}: no photographs (files ending in {', '.join(PHOTOGRAPH_SUFFIXES)})")
+    shapes = {p: image_shape(p) for p in files}
+    not_rgb = [f"{p.relative_to(data_dir).as_posix()} {s}" for p, s in shapes.items() if len(s) != 3 or s[-1] != 3]
+    if not_rgb:
+        raise ValueError(
+            f"{data_dir}: {len(not_rgb)} file(s) are not RGB, e.g. {', '.join(not_rgb[:5])} (shape from the header); "
+            "the photographs format needs 3 channels: convert them to RGB"
+        )
     return pd.DataFrame(
         {"Metadata_file": [p.relative_to(data_dir).as_posix() for p in files], PATHS_COLUMN: [(p,) for p in files]}
     )

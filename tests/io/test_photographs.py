@@ -44,3 +44,13 @@ def test_a_folder_without_photographs_is_named(tmp_path: Path) -> None:
     (tmp_path / "readme.md").write_text("")
     with pytest.raises(FileNotFoundError, match=f"{tmp_path}: no photographs"):
         read_index("photographs", tmp_path)
+
+
+def test_files_that_are_not_rgb_are_named_before_any_image_is_read(tmp_path: Path) -> None:
+    _photo(tmp_path / "ok.png", (32, 32, 3), 10)
+    _photo(tmp_path / "logo.png", (32, 32, 4), 10)
+    _photo(tmp_path / "scan.jpg", (32, 32), 10)
+    with pytest.raises(
+        ValueError, match=r"2 file\(s\) are not RGB, e\.g\. logo\.png \(32, 32, 4\), scan\.jpg \(32, 32\)"
+    ):
+        read_index("photographs", tmp_path)
