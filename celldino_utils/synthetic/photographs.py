@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import skimage.data
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from sklearn.datasets import load_sample_images
 
+from celldino_utils.augment.cell import resize_shorter_side
 from celldino_utils.synthetic._presets import config_from_preset
 
 #: scikit-image photographs in its wheel (no download): people, animals, objects, textures, text, the sky.
@@ -87,12 +87,9 @@ def _rgb(image: np.ndarray) -> np.ndarray:
 
 def _resize(image: np.ndarray, shorter_side: int) -> np.ndarray:
     """``(H, W, 3)`` uint8 resized (bilinear, antialiased) so that its shorter side is ``shorter_side``."""
-    height, width = image.shape[:2]
-    scale = shorter_side / min(height, width)
-    size = (max(shorter_side, round(height * scale)), max(shorter_side, round(width * scale)))
-    tensor = torch.from_numpy(image).permute(2, 0, 1)[None].float()
-    resized = F.interpolate(tensor, size=size, mode="bilinear", antialias=True, align_corners=False)
-    return resized[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+    tensor = torch.from_numpy(image).permute(2, 0, 1).float()
+    resized = resize_shorter_side(tensor, size=shorter_side)
+    return resized.permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
 def generate_photographs(out_dir: str | Path, config: PhotographsConfig) -> pd.DataFrame:
