@@ -9,8 +9,10 @@ from celldino_utils.train.checkpoint import (
     CHECKPOINT_NAME,
     CONFIG_NAME,
     export_teacher_backbone,
+    kept_backbone_path,
     load_checkpoint,
     save_checkpoint,
+    training_backbones,
 )
 from celldino_utils.train.command import DEFAULT_CONFIG, load_train_config, main, register
 from celldino_utils.train.log import LOG_NAME, read_log
@@ -29,6 +31,7 @@ __all__ = [
     "cosine_schedule",
     "export_teacher_backbone",
     "init_distributed",
+    "kept_backbone_path",
     "load_checkpoint",
     "load_train_config",
     "main",
@@ -40,4 +43,5 @@ __all__ = [
     "scaled_lr",
     "train",
     "train_step",
+    "training_backbones",
 ]

@@ -11,11 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 
 CHECKPOINT_NAME = "checkpoint.pth"
 BACKBONE_NAME = "teacher_backbone.pth"
 CONFIG_NAME = "config.yaml"
+KEPT_BACKBONE_NAME = "teacher_backbone_step{step:06d}.pth"  # kept every ``train.keep_backbone_every`` steps
+KEPT_BACKBONE_GLOB = "teacher_backbone_step*.pth"
 
 
 def rng_state() -> dict[str, object]:
@@ -110,6 +113,35 @@ def load_checkpoint(
         raise ValueError(f"{path}: written by {len(payload['rng'])} process(es); cannot resume on rank {rank}")
     set_rng_state(payload["rng"][rank])
     return int(payload["step"]), payload["schedules"]
+
+
+def kept_backbone_path(out_dir: str | Path, step: int) -> Path:
+    """Where a run keeps its teacher backbone of ``step`` (``train.keep_backbone_every``)."""
+    return Path(out_dir) / KEPT_BACKBONE_NAME.format(step=step)
+
+
+def training_backbones(checkpoint: str | Path) -> dict[int, Path]:
+    """The teacher backbones one of our training runs left, by step: those it kept on the way and the final one.
+
+    Parameters
+    ----------
+    checkpoint : str or Path
+        The run's final ``teacher_backbone.pth``, with the run's ``config.yaml`` beside it.
+
+    Returns
+    -------
+    dict of int to Path
+        ``{step: backbone file}`` in step order, the final one at the run's last step (epochs times epoch
+        length); {} for anything else (a released model's name or weights, a model card, a missing file).
+    """
+    path = Path(checkpoint)
+    config = path.parent / CONFIG_NAME
+    if path.name != BACKBONE_NAME or not path.is_file() or not config.is_file():
+        return {}
+    cfg = OmegaConf.load(config)
+    backbones = {int(kept.stem.rsplit("step", 1)[1]): kept for kept in path.parent.glob(KEPT_BACKBONE_GLOB)}
+    backbones[int(cfg.optim.epochs) * int(cfg.train.epoch_length)] = path
+    return dict(sorted(backbones.items()))
 
 
 def export_teacher_backbone(model: nn.Module, path: str | Path) -> Path:

@@ -2,7 +2,8 @@
 
 Runs in one process (CPU or one GPU) or under ``torchrun`` with DDP; only rank 0 logs and
 writes files. Outputs in ``train.out_dir``: ``config.yaml`` (resolved), ``train_log.csv`` (one
-row per step), ``checkpoint.pth`` (resumable) and, at the end, ``teacher_backbone.pth``.
+row per step), ``checkpoint.pth`` (resumable), the teacher backbone every ``train.keep_backbone_every`` steps
+(``teacher_backbone_step000050.pth``...) and, at the end, ``teacher_backbone.pth``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from celldino_utils.train.checkpoint import (
     BACKBONE_NAME,
     CHECKPOINT_NAME,
     CONFIG_NAME,
+    KEPT_BACKBONE_GLOB,
     export_teacher_backbone,
+    kept_backbone_path,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -162,6 +165,9 @@ def prepare_run(cfg: DictConfig, *, ctx: DistributedContext, dataset: Dataset | 
         )
     if ctx.is_main:
         save_config(cfg, out_dir / CONFIG_NAME)
+        if start_step == 0:  # a new run: the backbones another run kept here are not this one's
+            for kept in out_dir.glob(KEPT_BACKBONE_GLOB):
+                kept.unlink()
     loader, sampler = build_loader(
         MultiCropDataset(images, build_augmentation(cfg), seed=cfg.train.seed),
         batch_size=cfg.train.batch_size_per_gpu,
@@ -197,6 +203,9 @@ def _run_steps(run: TrainingRun) -> None:
         progress.update()
         if (step + 1) % cfg.train.checkpoint_period == 0 or step + 1 == end:
             _save(run, step + 1)
+        keep_every = cfg.train.keep_backbone_every
+        if ctx.is_main and keep_every and (step + 1) % keep_every == 0 and step + 1 < run.total_steps:
+            export_teacher_backbone(run.model, kept_backbone_path(run.out_dir, step + 1))
     progress.close()
     if end == run.total_steps and ctx.is_main:
         export_teacher_backbone(run.model, run.out_dir / BACKBONE_NAME)

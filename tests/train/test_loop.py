@@ -16,6 +16,7 @@ from celldino_utils.train import (
     read_log,
     resolve_config,
     train,
+    training_backbones,
 )
 from celldino_utils.train.data import MultiCropDataset, build_augmentation
 from celldino_utils.train.loop import training_images
@@ -65,6 +66,24 @@ def test_outputs_are_written_and_our_checkpoints_load_as_backbones(tmp_path: Pat
     exported = build_backbone("vit_tiny", in_chans=4, img_size=32, patch_size=16, channel_mode="boc", layerscale=1e-5)
     load_backbone_weights(exported, out / BACKBONE_NAME)
     torch.testing.assert_close(exported.vit.get_parameter(key), state[f"teacher.backbone.vit.{key}"])
+
+
+def test_kept_backbones_are_the_teacher_of_their_step_and_a_new_run_replaces_them(
+    tmp_path: Path, tiny_fields: TinyFields
+) -> None:
+    options = ("train.epoch_length=5", "train.batch_size_per_gpu=2", "train.keep_backbone_every=2")
+    stopped = _train(tiny_fields, tmp_path / "stopped", *options, "train.stop_at_step=2")
+    step_2 = torch.load(stopped / "teacher_backbone_step000002.pth", weights_only=True)
+    teacher = torch.load(stopped / CHECKPOINT_NAME, weights_only=True)["model"]
+    key = "vit.blocks.0.attn.qkv.weight"
+    torch.testing.assert_close(step_2[key], teacher[f"teacher.backbone.{key}"])  # the teacher of step 2
+    out = _train(tiny_fields, tmp_path / "stopped", *options)  # resumed to the end
+    backbones = training_backbones(out / BACKBONE_NAME)
+    assert list(backbones) == [2, 4, 5] and backbones[5] == out / BACKBONE_NAME
+    torch.testing.assert_close(torch.load(backbones[2], weights_only=True)[key], step_2[key])
+    _train(tiny_fields, out, "train.epoch_length=3", "train.batch_size_per_gpu=2", "train.resume=false")
+    assert list(training_backbones(out / BACKBONE_NAME)) == [3]  # another run: the old ones are gone
+    assert training_backbones("cell_dino_hpa_vitl16") == {} == training_backbones(tmp_path / "missing.pth")
 
 
 def test_resolve_config_sets_derived_keys(tiny_fields: TinyFields) -> None:
