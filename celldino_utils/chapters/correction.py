@@ -15,7 +15,7 @@ import pandas as pd
 
 from celldino_utils.correct.profiling import aggregate_wells
 from celldino_utils.correct.registry import correct
-from celldino_utils.evaluate.batch_metrics import batch_metric_table
+from celldino_utils.evaluate.batch_metrics import batch_metric_table, knn_score
 from celldino_utils.io.profiles import profile_path, read_profiles, write_profiles
 
 
@@ -56,6 +56,39 @@ def correct_hpa_fields(
     return pd.concat(metrics, names=["features"])
 
 
+def sphered_wells(
+    cells: pd.DataFrame, *, control_query: str, **sphering_options: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Cell Painting chain of this chapter: well medians of the cells, then those wells sphered on the controls.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        Single-cell profiles, ``(n_cells, n_metadata + n_features)``, with the well metadata of the data set.
+    control_query : str
+        Selects the control wells (``Metadata_pert_type == 'control'``).
+    sphering_options
+        Passed to :func:`celldino_utils.correct.sphering` (``epsilon``, ``zero_mad``, ``random_state``...).
+
+    Returns
+    -------
+    wells, sphered : pandas.DataFrame
+        One row per well, before and after the sphering chain.
+    """
+    wells = aggregate_wells(cells)
+    return wells, correct(wells, method="sphering", control_query=control_query, **sphering_options)
+
+
+def sphered_knn_score(cells: pd.DataFrame, *, label_col: str, control_query: str, **sphering_options: Any) -> float:
+    """Nearest-neighbour macro F1 of ``label_col`` among the sphered wells of ``cells`` (see :func:`sphered_wells`).
+
+    The ``label_knn_f1`` that :func:`correct_cellpainting_wells` reports after sphering, from single cells
+    ``(n_cells, n_metadata + n_features)``.
+    """
+    _, sphered = sphered_wells(cells, control_query=control_query, **sphering_options)
+    return knn_score(sphered, label_col=label_col)
+
+
 def correct_cellpainting_wells(
     embeddings_dir: str | Path,
     profiles_dir: str | Path,
@@ -79,8 +112,8 @@ def correct_cellpainting_wells(
     """
     metrics = {}
     for name in feature_sets:
-        wells = aggregate_wells(read_profiles(profile_path(embeddings_dir, dataset="cp", level="cell", features=name)))
-        sphered = correct(wells, method="sphering", control_query=control_query, **sphering_options)
+        cells = read_profiles(profile_path(embeddings_dir, dataset="cp", level="cell", features=name))
+        wells, sphered = sphered_wells(cells, control_query=control_query, **sphering_options)
         for correction, table in (("none", wells), ("sphering", sphered)):
             path = profile_path(profiles_dir, dataset="cp", level="well", features=name, correction=correction)
             write_profiles(table, path)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from celldino_utils.chapters import correct_cellpainting_wells, correct_hpa_fields
+from celldino_utils.chapters import correct_cellpainting_wells, correct_hpa_fields, sphered_knn_score
 from celldino_utils.correct import correct
 from celldino_utils.io.profiles import profile_path, read_profiles, write_profiles
 
@@ -44,6 +44,8 @@ def test_cellpainting_wells_are_aggregated_sphered_written_and_measured(tmp_path
         assert len(read_profiles(path)) == len(wells)
     before, after = metrics.loc["a"].set_index("method").loc[["none", "sphering"], "replicate_map"]
     assert after > before
+    sphered = metrics.loc["a"].set_index("method").loc["sphering", "label_knn_f1"]
+    assert sphered_knn_score(cells, label_col="Metadata_moa", control_query=DMSO, random_state=0) == sphered
 
 
 def test_a_missing_feature_set_names_its_file(tmp_path: Path) -> None:
