@@ -28,8 +28,11 @@ def _run(args: argparse.Namespace) -> int:
     manifest = run_series(
         args.profile, root=args.root, only=args.only, force=force, progress=lambda line: print(line, flush=True)
     )
-    statuses = [entry["status"] for entry in manifest["notebooks"].values()]
+    entries = manifest["notebooks"].values()
+    statuses = [entry["status"] for entry in entries if "earlier_run" not in entry]  # this run's notebooks
     counts = ", ".join(f"{statuses.count(s)} {s}" for s in ("ran", "up to date") if s in statuses)
+    if len(statuses) < len(entries):
+        counts += f" ({len(entries) - len(statuses)} not considered: the manifest keeps their earlier entries)"
     print(f"{counts}; {manifest['total_wall_time_s']:.1f} s; manifest written to the profile's figures folder")
     return 0
 

@@ -174,6 +174,9 @@ def test_force_and_progress_from_the_command(tmp_path: Path, capsys: pytest.Capt
     assert out[3] == "[2/2] 03_alone: running (forced)"
     assert re.fullmatch(r"\[2/2\] 03_alone: ran in \d+\.\d s", out[4])
     assert re.fullmatch(r"2 ran; \d+\.\d s; manifest written to .*", out[5])
+    assert main([*command[:-2], "03_alone"]) == 0  # a partial run counts only its own notebooks
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("1 up to date (1 not considered: the manifest keeps their earlier entries); ")
     assert main([*command, "--force"]) == 0
     assert capsys.readouterr().out.splitlines()[1::2][:2] == [
         "[1/2] 02_ckpt: running (forced)",
