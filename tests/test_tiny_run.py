@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from celldino_utils.runner import run_series
@@ -31,6 +32,10 @@ def test_tiny_series_executes_and_records_the_run(tiny_run: tuple[Path, dict]) -
     guide = nbformat.read(data_root / "tiny" / "executed" / "30_adoption_guide.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in guide.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert re.search(r"cell_dino_cp_vits8: \(\d+, 384\) \(cells x features\)", printed), printed[-2000:]
+    curve = pd.read_csv(data_root / "tiny" / "figures" / "compute_curve.csv")
+    trained = curve[curve["features"] == "celldino"]
+    assert trained.groupby("score")["step"].apply(list).to_dict() == dict.fromkeys(curve["score"], [1.0, 2.0])
+    assert trained.loc[trained["step"] == 1, "file"].str.startswith(str(data_root / "curve" / "tiny")).all()
     written = json.loads((data_root / "tiny" / "figures" / "run_manifest.json").read_text())
     assert written["profile"] == "tiny"
     assert written["notebooks"]["00_data"]["parameters"]["n_per_group"] == 1
@@ -105,4 +110,5 @@ def test_editing_a_table_notebook_reruns_it_and_what_reads_its_table(
         "14_results": f"input changed: {data_root / 'tiny' / 'figures' / 'table_A.csv'}",
     }
     assert lines[0].startswith(f"{len(outcome)} notebooks, 2 to run; about ")
-    assert f"[5/{len(outcome)}] 10_table_A: running (notebook source changed)" in lines
+    position = list(outcome).index("10_table_A") + 1
+    assert f"[{position}/{len(outcome)}] 10_table_A: running (notebook source changed)" in lines

@@ -6,18 +6,28 @@ by :func:`celldino_utils.io.profiles.profile_path`, runs stages, writes outputs 
 small report table for the notebook to show.
 """
 
-from celldino_utils.chapters.correction import correct_cellpainting_wells, correct_hpa_fields
+from celldino_utils.chapters.correction import (
+    correct_cellpainting_wells,
+    correct_hpa_fields,
+    sphered_knn_score,
+    sphered_wells,
+)
+from celldino_utils.chapters.curve import CurveScore, compute_curve
 from celldino_utils.chapters.embedding import EmbedJob, cellprofiler_suite, embed_suite
 from celldino_utils.chapters.tables import read_localisation_cells
 from celldino_utils.chapters.training import ModelRun, train_or_take
 
 __all__ = [
+    "CurveScore",
     "EmbedJob",
     "ModelRun",
     "cellprofiler_suite",
+    "compute_curve",
     "correct_cellpainting_wells",
     "correct_hpa_fields",
     "embed_suite",
     "read_localisation_cells",
+    "sphered_knn_score",
+    "sphered_wells",
     "train_or_take",
 ]

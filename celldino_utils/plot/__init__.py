@@ -3,6 +3,7 @@
 Layer 3, a stage (with ``embed``, ``correct``, ``evaluate``): imports the layers below and ``evaluate``.
 """
 
+from celldino_utils.plot.curve import plot_compute_curve
 from celldino_utils.plot.figures_heterogeneity import cluster_order, figure_d
 from celldino_utils.plot.figures_umap import (
     FIGURE_A_CLASSES,
@@ -36,6 +37,7 @@ __all__ = [
     "localisation_labels",
     "panel_silhouette",
     "plot_cellpainting_sites",
+    "plot_compute_curve",
     "plot_crop_channels",
     "plot_hpa_examples",
     "plot_photographs",
