@@ -46,6 +46,7 @@ def plot_compute_curve(curve: pd.DataFrame, *, names: dict[str, str] | None = No
             label = f"{names.get(level['features'], level['features'])} ({level['value']:.3f})"
             ax.axhline(level["value"], color="grey", linestyle=style, label=label)
         ax.set(title=score, xlabel="training step", ylabel="score")
+        ax.margins(y=0.15)  # room for the value labels
         if steps.empty:
             ax.set_xticks([])
             ax.set_xlabel("no kept backbones: levels only")
