@@ -214,6 +214,19 @@ def panel_silhouette(
     return _labelled_silhouette(profiles, labels, keep=keep, sample_size=sample_size), what
 
 
+def _silhouettes(
+    profiles: pd.DataFrame, *, by: str, highlight: tuple[str, ...], sample_size: int | None
+) -> list[tuple[str, float]]:
+    """The silhouettes a panel coloured by ``by`` prints, as ``(what, value)``: one, or for localisation with
+    ``highlight`` classes, a second on those classes only."""
+    score, what = panel_silhouette(profiles, by=by, sample_size=sample_size)
+    scores = [(what, score)]
+    if by == "localisation" and highlight:
+        score, what = panel_silhouette(profiles, by=by, classes=highlight, sample_size=sample_size)
+        scores.append((what, score))
+    return scores
+
+
 def _panel(
     ax: Axes,
     coords: pd.DataFrame,
@@ -224,14 +237,11 @@ def _panel(
     highlight: tuple[str, ...] = (),
     sample_size: int | None,
 ) -> None:
-    """One UMAP panel coloured by column ``by`` (``"localisation"``: HPA labels), with its silhouette."""
+    """One UMAP panel coloured by column ``by`` (``"localisation"``: HPA labels), with its silhouettes."""
     _check_pair(coords, profiles, name=f"panel {title!r}")
-    score, what = panel_silhouette(profiles, by=by, sample_size=sample_size)
-    note = f"silhouette ({what}, cosine): {score:.3f}"
+    (what, score), *more = _silhouettes(profiles, by=by, highlight=highlight, sample_size=sample_size)
+    note = "\n".join([f"silhouette ({what}, cosine): {score:.3f}", *(f"{w}: {v:.3f}" for w, v in more)])
     if by == "localisation":
-        if highlight:
-            score, what = panel_silhouette(profiles, by=by, classes=highlight, sample_size=sample_size)
-            note += f"\n{what}: {score:.3f}"
         labels = localisation_labels(coords)
         coords, by = coords.assign(**{labels.name: labels}), labels.name
     plot_umap(coords, color_col=by, highlight=highlight, title=title, ax=ax, note=note)
@@ -361,17 +371,73 @@ def figure_c(
     matplotlib.figure.Figure
         A 2 x 2 grid of panels lettered A-D.
     """
-    if len(profiles) != 4:
-        raise ValueError(f"figure_c: profiles must hold the 4 profile tables of the 4 UMAPs, got {len(profiles)}")
+    _check_four(profiles, source="figure_c")
     figure, axes = plt.subplots(2, 2, figsize=(12.5, 9.0), layout="constrained")
-    panels = [
-        (axes[0, 0], hpa_before, cell_line_col, "HPA-FoV, unprocessed", ()),
-        (axes[0, 1], cp_cells_before, cp_batch_col, "Cell Painting single cells, unprocessed", ()),
-        (axes[1, 0], hpa_after, "localisation", "HPA-FoV after Harmony", tuple(highlight)),
-        (axes[1, 1], cp_wells_after, moa_col, "Cell Painting wells, aggregated and sphered", ()),
-    ]
-    order = [0, 2, 1, 3]  # profiles come as HPA before, HPA after, CP before, CP after
-    for (ax, coords, by, title, strong), i, letter in zip(panels, order, "ABCD", strict=True):
-        _panel(ax, coords, profiles[i], by=by, title=title, highlight=strong, sample_size=silhouette_sample)
-        _letter(ax, letter)
+    coords = {"A": hpa_before, "B": cp_cells_before, "C": hpa_after, "D": cp_wells_after}
+    grid = {"A": axes[0, 0], "B": axes[0, 1], "C": axes[1, 0], "D": axes[1, 1]}
+    colouring = {"cell_line_col": cell_line_col, "cp_batch_col": cp_batch_col, "moa_col": moa_col}
+    for letter, (i, by, title, strong) in _figure_c_panels(highlight=highlight, **colouring).items():
+        _panel(
+            grid[letter],
+            coords[letter],
+            profiles[i],
+            by=by,
+            title=title,
+            highlight=strong,
+            sample_size=silhouette_sample,
+        )
+        _letter(grid[letter], letter)
     return figure
+
+
+def _check_four(profiles: Sequence[pd.DataFrame], *, source: str) -> None:
+    if len(profiles) != 4:
+        raise ValueError(f"{source}: profiles must hold the 4 profile tables of the 4 panels, got {len(profiles)}")
+
+
+def _figure_c_panels(
+    *, cell_line_col: str, cp_batch_col: str, moa_col: str, highlight: Sequence[str]
+) -> dict[str, tuple[int, str, str, tuple[str, ...]]]:
+    """Figure C's panels by letter: (index of its profile table, colouring, title, highlighted classes).
+
+    Profile tables come as HPA before, HPA after, Cell Painting before, Cell Painting after.
+    """
+    return {
+        "A": (0, cell_line_col, "HPA-FoV, unprocessed", ()),
+        "B": (2, cp_batch_col, "Cell Painting single cells, unprocessed", ()),
+        "C": (1, "localisation", "HPA-FoV after Harmony", tuple(highlight)),
+        "D": (3, moa_col, "Cell Painting wells, aggregated and sphered", ()),
+    }
+
+
+def figure_c_silhouettes(
+    profiles: Sequence[pd.DataFrame],
+    *,
+    cell_line_col: str = "Metadata_cell_line",
+    cp_batch_col: str = "Metadata_Plate",
+    moa_col: str = "Metadata_moa",
+    highlight: tuple[str, ...] = FIGURE_A_CLASSES,
+    silhouette_sample: int | None = 5000,
+) -> pd.DataFrame:
+    """The silhouettes Figure C prints on its panels, without the maps: to set other feature sets beside them.
+
+    Parameters
+    ----------
+    profiles
+        The four profile tables of :func:`figure_c`, in its order (HPA before, HPA after, Cell Painting before,
+        Cell Painting after); arguments as there.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per printed silhouette: ``panel`` (letter), ``coloured_by`` (what the silhouette groups) and
+        ``silhouette`` (cosine, on the features).
+    """
+    _check_four(profiles, source="figure_c_silhouettes")
+    colouring = {"cell_line_col": cell_line_col, "cp_batch_col": cp_batch_col, "moa_col": moa_col}
+    rows = [
+        {"panel": letter, "coloured_by": what, "silhouette": value}
+        for letter, (i, by, _, strong) in _figure_c_panels(highlight=highlight, **colouring).items()
+        for what, value in _silhouettes(profiles[i], by=by, highlight=strong, sample_size=silhouette_sample)
+    ]
+    return pd.DataFrame(rows).sort_values("panel", kind="stable", ignore_index=True)

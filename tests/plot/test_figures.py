@@ -20,6 +20,7 @@ from celldino_utils.plot import (
     figure_a,
     figure_b,
     figure_c,
+    figure_c_silhouettes,
     figure_d,
     localisation_labels,
     panel_silhouette,
@@ -129,6 +130,13 @@ def test_figure_c_four_lettered_panels() -> None:
     assert "Plate" in figure.axes[1].get_legend().get_title().get_text()
     with pytest.raises(ValueError, match="4 profile tables"):
         figure_c(*(_coords(t) for t in tables), profiles=tables[:3])
+    scores = figure_c_silhouettes(tables)  # what the panels print, for other feature sets to stand beside
+    assert list(scores["panel"]) == ["A", "B", "C", "C", "D"]
+    for ax, (panel, rows) in zip(figure.axes, scores.groupby("panel"), strict=True):
+        printed = " ".join(text.get_text() for text in ax.texts)
+        assert all(f"{value:.3f}" in printed for value in rows["silhouette"]), panel
+    with pytest.raises(ValueError, match="4 profile tables"):
+        figure_c_silhouettes(tables[:3])
 
 
 def test_figures_refuse_coordinates_of_other_rows() -> None:
