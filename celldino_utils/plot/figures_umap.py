@@ -236,10 +236,14 @@ def _panel(
     title: str,
     highlight: tuple[str, ...] = (),
     sample_size: int | None,
+    silhouettes: list[tuple[str, float]] | None = None,
 ) -> None:
-    """One UMAP panel coloured by column ``by`` (``"localisation"``: HPA labels), with its silhouettes."""
+    """One UMAP panel coloured by column ``by`` (``"localisation"``: HPA labels), with its silhouettes: the
+    ``(what, value)`` pairs given, or computed on ``profiles``."""
     _check_pair(coords, profiles, name=f"panel {title!r}")
-    (what, score), *more = _silhouettes(profiles, by=by, highlight=highlight, sample_size=sample_size)
+    if silhouettes is None:
+        silhouettes = _silhouettes(profiles, by=by, highlight=highlight, sample_size=sample_size)
+    (what, score), *more = silhouettes
     note = "\n".join([f"silhouette ({what}, cosine): {score:.3f}", *(f"{w}: {v:.3f}" for w, v in more)])
     if by == "localisation":
         labels = localisation_labels(coords)
@@ -345,6 +349,7 @@ def figure_c(
     moa_col: str = "Metadata_moa",
     highlight: tuple[str, ...] = FIGURE_A_CLASSES,
     silhouette_sample: int | None = 5000,
+    silhouettes: pd.DataFrame | None = None,
 ) -> Figure:
     """Supplement Figure C: HPA (left) and Cell Painting (right), unprocessed (top) and transformed (bottom).
 
@@ -365,6 +370,9 @@ def figure_c(
         Localisation classes drawn in colour in panel C.
     silhouette_sample
         Rows sampled for each silhouette (``None``: all).
+    silhouettes
+        The panels' silhouettes as :func:`figure_c_silhouettes` returns them for ``profiles`` (computed when None;
+        pass them when the notebook needs the table too, so that they are computed once).
 
     Returns
     -------
@@ -376,7 +384,12 @@ def figure_c(
     coords = {"A": hpa_before, "B": cp_cells_before, "C": hpa_after, "D": cp_wells_after}
     grid = {"A": axes[0, 0], "B": axes[0, 1], "C": axes[1, 0], "D": axes[1, 1]}
     colouring = {"cell_line_col": cell_line_col, "cp_batch_col": cp_batch_col, "moa_col": moa_col}
+    if silhouettes is None:
+        silhouettes = figure_c_silhouettes(
+            profiles, highlight=highlight, silhouette_sample=silhouette_sample, **colouring
+        )
     for letter, (i, by, title, strong) in _figure_c_panels(highlight=highlight, **colouring).items():
+        printed = silhouettes[silhouettes["panel"] == letter]
         _panel(
             grid[letter],
             coords[letter],
@@ -385,6 +398,7 @@ def figure_c(
             title=title,
             highlight=strong,
             sample_size=silhouette_sample,
+            silhouettes=list(zip(printed["coloured_by"], printed["silhouette"], strict=True)),
         )
         _letter(grid[letter], letter)
     return figure

@@ -137,6 +137,9 @@ def test_figure_c_four_lettered_panels() -> None:
         assert all(f"{value:.3f}" in printed for value in rows["silhouette"]), panel
     with pytest.raises(ValueError, match="4 profile tables"):
         figure_c_silhouettes(tables[:3])
+    given = scores.assign(silhouette=[0.111, 0.222, 0.333, 0.444, 0.555])  # printed as given, not computed again
+    figure = figure_c(*(_coords(t) for t in tables), profiles=tables, silhouettes=given)
+    assert all(f"{value:.3f}" in " ".join(_texts(figure)) for value in given["silhouette"])
 
 
 def test_figures_refuse_coordinates_of_other_rows() -> None:
