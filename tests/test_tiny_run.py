@@ -36,6 +36,12 @@ def test_tiny_series_executes_and_records_the_run(tiny_run: tuple[Path, dict]) -
     trained = curve[curve["features"] == "celldino"]
     assert trained.groupby("score")["step"].apply(list).to_dict() == dict.fromkeys(curve["score"], [1.0, 2.0])
     assert trained.loc[trained["step"] == 1, "file"].str.startswith(str(data_root / "curve" / "tiny")).all()
+    supervised = curve[curve["features"] == "supervised"]  # the ViT trained with the labels, beside the cell probe
+    assert (
+        len(supervised) == 1
+        and supervised["step"].iloc[0] >= 1
+        and supervised["score"].iloc[0] in set(trained["score"])
+    )
     written = json.loads((data_root / "tiny" / "figures" / "run_manifest.json").read_text())
     assert written["profile"] == "tiny"
     assert written["notebooks"]["00_data"]["parameters"]["n_per_group"] == 1

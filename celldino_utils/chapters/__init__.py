@@ -12,7 +12,7 @@ from celldino_utils.chapters.correction import (
     sphered_knn_score,
     sphered_wells,
 )
-from celldino_utils.chapters.curve import CurveScore, compute_curve
+from celldino_utils.chapters.curve import CurveScore, compute_curve, heldout_probe_score, supervised_reference
 from celldino_utils.chapters.embedding import EmbedJob, cellprofiler_suite, embed_suite
 from celldino_utils.chapters.tables import read_localisation_cells
 from celldino_utils.chapters.training import ModelRun, train_or_take
@@ -26,8 +26,10 @@ __all__ = [
     "correct_cellpainting_wells",
     "correct_hpa_fields",
     "embed_suite",
+    "heldout_probe_score",
     "read_localisation_cells",
     "sphered_knn_score",
     "sphered_wells",
+    "supervised_reference",
     "train_or_take",
 ]

@@ -18,8 +18,17 @@ import numpy as np
 import pandas as pd
 
 from celldino_utils.chapters.embedding import EmbedJob, embed_suite
+from celldino_utils.embed.model import RANDOM_INIT, load_embedding_model, random_init_twin
+from celldino_utils.evaluate.finetune import heldout_finetune_f1
+from celldino_utils.evaluate.linear_probe import heldout_probe_f1
+from celldino_utils.io import get_layout, open_cells, open_fields
 from celldino_utils.io.profiles import profile_path, read_profiles
 from celldino_utils.train.checkpoint import training_backbones
+
+#: Columns of the curve table, one row per point.
+CURVE_COLUMNS: tuple[str, ...] = ("score", "features", "step", "value", "data", "model", "file")
+#: Feature-set name of the supervised reference (:func:`supervised_reference`) in the curve table.
+SUPERVISED = "supervised"
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,7 @@ def compute_curve(
     FileNotFoundError
         Naming the file, when chapter 02's embeddings of the final model are missing.
     """
-    rows = []
+    rows, embedded = [], {}
     for item in scores:
         job = item.job
         final = profile_path(embeddings_dir, dataset=job.dataset, level=job.level, features=features)
@@ -89,8 +98,13 @@ def compute_curve(
             raise FileNotFoundError(f"{final}: the final model's embeddings (chapter 02) are missing")
         points = []
         for step, backbone in training_backbones(job.checkpoint).items():
-            kept = backbone != Path(job.checkpoint)  # the final backbone was embedded by chapter 02
-            path = _embed_kept(job, backbone, step, out_dir, features, options) if kept else final
+            if backbone == Path(job.checkpoint):  # the final backbone was embedded by chapter 02
+                path = final
+            else:  # two scores of the same data embed each kept backbone once
+                key = (job.dataset, job.level, str(job.data_dir), str(backbone))
+                if key not in embedded:
+                    embedded[key] = _embed_kept(job, backbone, step, out_dir, features, options)
+                path = embedded[key]
             points.append((features, float(step), str(backbone), path))
         points = points or [(features, np.nan, str(job.checkpoint), final)]  # a released model: step unknown
         levels_found = [
@@ -105,7 +119,77 @@ def compute_curve(
                 {"score": item.name, "features": name, "step": step, "value": value}
                 | {"data": str(job.data_dir), "model": model, "file": str(path)}
             )
-    return pd.DataFrame(rows, columns=["score", "features", "step", "value", "data", "model", "file"])
+    return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
+
+
+def heldout_probe_score(profiles: pd.DataFrame, **options: Any) -> float:
+    """Mean over the held-out groups of :func:`celldino_utils.evaluate.heldout_probe_f1` (same ``options``)."""
+    return float(np.mean(list(heldout_probe_f1(profiles, **options).values())))
+
+
+def supervised_reference(
+    name: str,
+    job: EmbedJob,
+    *,
+    label_col: str,
+    group_col: str,
+    steps: int | None = None,
+    query: str | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> pd.DataFrame:
+    """The curve point of the run's architecture at random init, trained end to end with the labels themselves.
+
+    Where a self-supervised curve stays at the random-init level, this point says whether any training of this
+    architecture gets further with the same number of optimiser steps: if the labels themselves do not, the
+    limit is the compute, not the self-supervision.
+
+    Parameters
+    ----------
+    name
+        The score it sits beside (its panel): a held-out probe on the same rows and groups
+        (:func:`celldino_utils.evaluate.heldout_probe_f1`).
+    job
+        The data (fields or cells, read as chapter 02 embeds them) and the run whose architecture is trained,
+        from the random init the ``random`` level embeds with (same ``seed``).
+    label_col, group_col, query
+        As in :func:`celldino_utils.evaluate.heldout_finetune_f1`: each value of ``group_col`` is held out in turn.
+    steps
+        Optimiser steps of each fine-tune, rounded to whole epochs; None: the run's last training step; 0: none.
+    seed
+        Seed of the random init, the validation rows and the fine-tunes.
+    options
+        Other options of :func:`celldino_utils.evaluate.finetune_classifier` (``batch_size``, ``resize_size``,
+        ``crop_size``, ``device``...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row with the columns of :func:`compute_curve`: ``features`` is ``"supervised"``, ``step`` the steps
+        each fine-tune ran and ``value`` the mean macro F1 over the held-out groups. No row when ``steps`` is 0, or
+        None and ``job.checkpoint`` is not one of our training runs (a released model: no step count to match).
+    """
+    run_steps = training_backbones(job.checkpoint)
+    steps = max(run_steps, default=0) if steps is None else steps
+    if steps == 0:
+        return pd.DataFrame(columns=list(CURVE_COLUMNS))
+    layout = get_layout(job.format)
+    backbone, info = load_embedding_model(
+        RANDOM_INIT, in_chans=layout.n_channels, seed=seed, **random_init_twin(job.checkpoint)
+    )
+    if job.level == "cell":
+        data = open_cells(
+            job.format, job.data_dir, crop_size=job.crop_size, field_px=info.get("field_px"), **job.read_options
+        )
+    else:
+        data = open_fields(job.format, job.data_dir, **job.read_options)
+    result = heldout_finetune_f1(
+        backbone, data, label_col=label_col, group_col=group_col, steps=steps, query=query, seed=seed, **options
+    )
+    value = float(np.mean(list(result["f1_by_group"].values())))
+    row = {"score": name, "features": SUPERVISED, "step": float(result["steps"]), "value": value}
+    row |= {"data": str(job.data_dir), "model": f"{job.checkpoint} at random init, trained on {label_col}", "file": ""}
+    return pd.DataFrame([row], columns=list(CURVE_COLUMNS))
 
 
 def _embed_kept(

@@ -11,14 +11,20 @@ from celldino_utils.evaluate.batch_metrics import (
     retrieval_table,
     silhouette,
 )
-from celldino_utils.evaluate.finetune import FineTuneClassifier, finetune_classifier, finetune_f1, predict_fields
+from celldino_utils.evaluate.finetune import (
+    FineTuneClassifier,
+    finetune_classifier,
+    finetune_f1,
+    heldout_finetune_f1,
+    predict_fields,
+)
 from celldino_utils.evaluate.heterogeneity import (
     cell_similarity,
     heterogeneity_score,
     mean_similarity_to_others,
     outlier_cells,
 )
-from celldino_utils.evaluate.linear_probe import linear_probe_f1
+from celldino_utils.evaluate.linear_probe import heldout_probe_f1, linear_probe_f1
 from celldino_utils.evaluate.mlp_probe import (
     build_mlp_probe,
     evaluate_localisation_map,
@@ -45,6 +51,8 @@ __all__ = [
     "finetune_f1",
     "fov_logits",
     "grouped_split",
+    "heldout_finetune_f1",
+    "heldout_probe_f1",
     "heterogeneity_score",
     "knn_score",
     "linear_probe_f1",

@@ -423,3 +423,77 @@ def finetune_f1(
         "seconds": time.perf_counter() - start,
         "history": history,
     }
+
+
+def heldout_finetune_f1(
+    backbone: nn.Module,
+    fields: Dataset,
+    *,
+    label_col: str,
+    group_col: str,
+    steps: int,
+    multilabel: bool = False,
+    query: str | None = None,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    **options: Any,
+) -> dict[str, Any]:
+    """Macro F1 on each value of ``group_col`` of ``backbone`` fine-tuned for about ``steps`` steps on the others.
+
+    The end-to-end counterpart of :func:`celldino_utils.evaluate.heldout_probe_f1`, on the same rows and groups:
+    what the architecture learns from the labels themselves with a given number of optimiser steps.
+
+    Parameters
+    ----------
+    backbone, fields, label_col, multilabel
+        As in :func:`finetune_f1` (single cells from :func:`celldino_utils.io.open_cells` work as fields do).
+    group_col
+        Metadata column held out one value at a time.
+    steps
+        Optimiser steps of each fine-tune, rounded to whole epochs (at least one).
+    query
+        ``DataFrame.query`` on ``fields.metadata`` selecting the rows used, or None for all.
+    val_fraction
+        Share of the training groups' rows set aside as the validation split ``finetune_f1`` needs; only the last
+        epoch is validated and kept, so nothing is selected on it.
+    seed
+        Seeds the validation rows and each fine-tune.
+    options
+        Other keyword options of :func:`finetune_classifier` (``batch_size``, ``resize_size``, ``crop_size``...).
+
+    Returns
+    -------
+    dict
+        ``f1_by_group`` (``{group value: test macro F1 in [0, 1]}``, sorted), ``steps`` (run per fine-tune),
+        ``epochs`` and ``seconds``.
+    """
+    if steps < 1 or not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"heldout_finetune_f1: need steps >= 1 and 0 < val_fraction < 1, got {steps}, {val_fraction}")
+    start = time.perf_counter()
+    metadata = fields.metadata
+    if group_col not in metadata.columns:
+        raise ValueError(
+            f"heldout_finetune_f1: group column {group_col!r} not in the metadata ({list(metadata.columns)})"
+        )
+    selected = np.flatnonzero(metadata.eval(query).to_numpy(bool)) if query else np.arange(len(metadata))
+    rows = _Rows(fields, selected)
+    groups = sorted(rows.metadata[group_col].unique())
+    if len(groups) < 2:
+        raise ValueError(f"heldout_finetune_f1: column {group_col!r} needs at least 2 values, got {groups}")
+    batch_size = options.pop("batch_size", 32)
+    scores, epochs, run_steps = {}, 1, 0
+    for k, group in enumerate(groups):
+        held_out = (rows.metadata[group_col] == group).to_numpy()
+        split = np.where(held_out, "test", "train").astype(object)
+        others = np.flatnonzero(~held_out)
+        val = np.random.default_rng([seed, k]).choice(others, max(2, round(val_fraction * len(others))), replace=False)
+        split[val] = "val"
+        per_epoch = max(int((split == "train").sum()) // batch_size, 1)
+        epochs = max(1, round(steps / per_epoch))
+        run_steps = epochs * per_epoch
+        result = finetune_f1(
+            backbone, rows, label_col=label_col, multilabel=multilabel, split=pd.Series(split),
+            epochs=epochs, batch_size=batch_size, validate_last=1, seed=seed, **options,
+        )  # fmt: skip
+        scores[group] = result["f1"]
+    return {"f1_by_group": scores, "steps": run_steps, "epochs": epochs, "seconds": time.perf_counter() - start}

@@ -92,3 +92,46 @@ def linear_probe_f1(
     model = make_pipeline(StandardScaler(), OneVsRestClassifier(logistic)).fit(X_train, Y_train)
     predicted = (model.predict_proba(X_test) >= THRESHOLD).astype(int)
     return float(f1_score(Y_test, predicted, average="macro", zero_division=0))
+
+
+def heldout_probe_f1(
+    profiles: pd.DataFrame,
+    *,
+    label_col: str,
+    group_col: str,
+    multilabel: bool = False,
+    query: str | None = None,
+    seed: int = 0,
+    C: float = 1.0,
+) -> dict[object, float]:
+    """Macro F1 on each value of ``group_col`` of a probe fitted on the rows of every other value.
+
+    Parameters
+    ----------
+    profiles
+        Profile table ``(n_rows, n_metadata + n_features)`` with ``label_col`` and ``group_col``.
+    label_col, multilabel, seed, C
+        As in :func:`linear_probe_f1`.
+    group_col
+        Held out one value at a time (``Metadata_Plate``: can the features tell the class on a plate they
+        never saw?).
+    query
+        ``DataFrame.query`` selecting the rows scored (``"Metadata_dose_recode == 6"``), or None for all.
+
+    Returns
+    -------
+    dict
+        ``{group value: macro F1 in [0, 1]}`` in sorted group order.
+    """
+    require_metadata(profiles, [label_col, group_col], source="heldout_probe_f1(profiles)")
+    rows = profiles.query(query) if query else profiles
+    groups = sorted(rows[group_col].unique())
+    if len(groups) < 2:
+        raise ValueError(
+            f"heldout_probe_f1: column {group_col!r} needs at least 2 values to hold one out, got {groups}"
+        )
+    options = {"label_col": label_col, "multilabel": multilabel, "seed": seed, "C": C}
+    return {
+        group: linear_probe_f1(rows[rows[group_col] != group], rows[rows[group_col] == group], **options)
+        for group in groups
+    }

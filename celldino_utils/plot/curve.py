@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
@@ -45,7 +47,7 @@ def plot_compute_curve(curve: pd.DataFrame, *, names: dict[str, str] | None = No
         for style, (_, level) in zip(_LEVEL_STYLES * len(levels), levels.iterrows(), strict=False):
             label = f"{names.get(level['features'], level['features'])} ({level['value']:.3f})"
             ax.axhline(level["value"], color="grey", linestyle=style, label=label)
-        ax.set(title=score, xlabel="training step", ylabel="score")
+        ax.set(title=textwrap.fill(score, 50), xlabel="training step", ylabel="score")
         ax.margins(y=0.15)  # room for the value labels
         if steps.empty:
             ax.set_xticks([])

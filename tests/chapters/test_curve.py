@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from celldino_utils.chapters import CurveScore, EmbedJob, compute_curve, embed_suite
+from celldino_utils.chapters import CurveScore, EmbedJob, compute_curve, embed_suite, supervised_reference
 from celldino_utils.io.profiles import profile_path
 from celldino_utils.models import build_backbone
 from celldino_utils.plot import plot_compute_curve
@@ -81,3 +82,11 @@ def test_a_released_model_is_its_own_end_point_and_missing_embeddings_are_named(
     assert curve["model"].iloc[0] == "cell_dino_hpa_vitl16"
     figure = plot_compute_curve(curve)
     assert "levels only" in figure.axes[0].get_xlabel()
+
+
+def test_supervised_reference_needs_a_step_count(tmp_path: Path) -> None:
+    released = EmbedJob("cp", "cell", "cellpainting", tmp_path, "cell_dino_cp_vits8")
+    options = {"label_col": "Metadata_moa", "group_col": "Metadata_Plate"}
+    for job, steps in ((released, None), (dataclasses.replace(released, checkpoint=_run(tmp_path / "run")), 0)):
+        row = supervised_reference("score", job, steps=steps, **options)
+        assert row.empty and list(row.columns) == ["score", "features", "step", "value", "data", "model", "file"]

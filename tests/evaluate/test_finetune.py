@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from celldino_utils.evaluate import finetune_classifier, finetune_f1
+from celldino_utils.evaluate import finetune_classifier, finetune_f1, heldout_finetune_f1
 from celldino_utils.evaluate.finetune import FineTuneClassifier, predict_fields
 from celldino_utils.models import ARCHITECTURES, ViTBackbone
 
@@ -228,4 +228,29 @@ def test_native_evaluation_needs_a_training_crop_size(fields: _ToyFields) -> Non
     with pytest.raises(ValueError, match="crop_size"):
         finetune_classifier(
             _TinyBackbone(), train, val, label_col="Metadata_cell_line", multilabel=False, resize_size=None
+        )
+
+
+def test_heldout_finetune_trains_on_the_other_groups_for_the_steps_asked(fields: _ToyFields) -> None:
+    plated = _ToyFields(96, seed=0)
+    plated.metadata = plated.metadata.assign(Metadata_Plate=np.repeat(["P2", "P1", "P3"], 32))
+    options = {key: value for key, value in FAST.items() if key != "epochs"}
+    result = heldout_finetune_f1(
+        _TinyBackbone(), plated, label_col="Metadata_cell_line", group_col="Metadata_Plate", steps=30, seed=0, **options
+    )
+    # 64 rows of the other plates, 6 of them for validation: 58 training rows are 3 batches of 16 per epoch
+    assert (result["epochs"], result["steps"]) == (10, 30)
+    assert list(result["f1_by_group"]) == ["P1", "P2", "P3"] and min(result["f1_by_group"].values()) >= 0.9
+    queried = heldout_finetune_f1(
+        _TinyBackbone(), plated, label_col="Metadata_cell_line", group_col="Metadata_Plate", steps=1,
+        query="Metadata_cell_line != 'HeLa'", seed=0, **options,
+    )  # fmt: skip
+    assert queried["epochs"] == 1 and set(queried["f1_by_group"]) == {"P1", "P2", "P3"}
+    with pytest.raises(ValueError, match="Metadata_Batch"):
+        heldout_finetune_f1(
+            _TinyBackbone(), plated, label_col="Metadata_cell_line", group_col="Metadata_Batch", steps=1
+        )
+    with pytest.raises(ValueError, match="steps >= 1"):
+        heldout_finetune_f1(
+            _TinyBackbone(), plated, label_col="Metadata_cell_line", group_col="Metadata_Plate", steps=0
         )

@@ -12,7 +12,7 @@ from sklearn.metrics import f1_score
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from celldino_utils.evaluate.linear_probe import linear_probe_f1
+from celldino_utils.evaluate.linear_probe import heldout_probe_f1, linear_probe_f1
 from celldino_utils.io.profiles import to_profiles
 
 
@@ -88,3 +88,29 @@ def test_errors() -> None:
     ml.loc[3, "Metadata_Target"] = ""
     with pytest.raises(ValueError, match="hold no label"):
         linear_probe_f1(ml, ml, label_col="Metadata_Target", multilabel=True, seed=0)
+
+
+def test_heldout_probe_scores_each_group_fitted_on_the_others() -> None:
+    profiles = _blobs(240, seed=0, labels=["a b", "c", "d"])
+    profiles.insert(0, "Metadata_Plate", np.repeat(["P3", "P1", "P2"], 80))
+    profiles.insert(1, "Metadata_dose", np.tile([0, 1], 120))
+    scores = heldout_probe_f1(profiles, label_col="Metadata_cell_line", group_col="Metadata_Plate", seed=0)
+    assert list(scores) == ["P1", "P2", "P3"] and min(scores.values()) > 0.95
+    # each group's value is a probe fitted on the other groups' rows only
+    held_out = profiles["Metadata_Plate"] == "P2"
+    alone = linear_probe_f1(
+        profiles[~held_out], profiles[held_out], label_col="Metadata_cell_line", multilabel=False, seed=0
+    )
+    assert scores["P2"] == alone
+    # the query selects the rows before the groups are held out; noise features score near chance
+    noise = profiles.assign(**{c: np.random.default_rng(1).normal(size=len(profiles)) for c in profiles if "emb" in c})
+    queried = heldout_probe_f1(
+        noise, label_col="Metadata_cell_line", group_col="Metadata_Plate", query="Metadata_dose == 1", seed=0
+    )
+    assert max(queried.values()) < 0.6
+    with pytest.raises(ValueError, match="at least 2 values"):
+        heldout_probe_f1(
+            profiles, label_col="Metadata_cell_line", group_col="Metadata_Plate", query="Metadata_Plate == 'P1'"
+        )
+    with pytest.raises(ValueError, match="Metadata_Batch"):
+        heldout_probe_f1(profiles, label_col="Metadata_cell_line", group_col="Metadata_Batch")
