@@ -8,6 +8,7 @@ per class (``OneVsRestClassifier``) for a multilabel one (protein localisation).
 from __future__ import annotations
 
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.multiclass import OneVsRestClassifier
@@ -103,6 +104,7 @@ def heldout_probe_f1(
     query: str | None = None,
     seed: int = 0,
     C: float = 1.0,
+    n_jobs: int = 1,
 ) -> dict[object, float]:
     """Macro F1 on each value of ``group_col`` of a probe fitted on the rows of every other value.
 
@@ -117,6 +119,9 @@ def heldout_probe_f1(
         never saw?).
     query
         ``DataFrame.query`` selecting the rows scored (``"Metadata_dose_recode == 6"``), or None for all.
+    n_jobs
+        Groups fitted side by side in that many processes (joblib; -1: one per core), each with its share of
+        the BLAS threads. A probe of a few thousand rows fits several times faster on one thread than on two.
 
     Returns
     -------
@@ -131,7 +136,5 @@ def heldout_probe_f1(
             f"heldout_probe_f1: column {group_col!r} needs at least 2 values to hold one out, got {groups}"
         )
     options = {"label_col": label_col, "multilabel": multilabel, "seed": seed, "C": C}
-    return {
-        group: linear_probe_f1(rows[rows[group_col] != group], rows[rows[group_col] == group], **options)
-        for group in groups
-    }
+    fits = (delayed(linear_probe_f1)(rows[rows[group_col] != g], rows[rows[group_col] == g], **options) for g in groups)
+    return dict(zip(groups, Parallel(n_jobs=n_jobs)(fits), strict=True))

@@ -102,6 +102,8 @@ def test_heldout_probe_scores_each_group_fitted_on_the_others() -> None:
         profiles[~held_out], profiles[held_out], label_col="Metadata_cell_line", multilabel=False, seed=0
     )
     assert scores["P2"] == alone
+    parallel = heldout_probe_f1(profiles, label_col="Metadata_cell_line", group_col="Metadata_Plate", seed=0, n_jobs=2)
+    assert parallel == scores
     # the query selects the rows before the groups are held out; noise features score near chance
     noise = profiles.assign(**{c: np.random.default_rng(1).normal(size=len(profiles)) for c in profiles if "emb" in c})
     queried = heldout_probe_f1(
