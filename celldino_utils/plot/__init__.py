@@ -24,6 +24,7 @@ from celldino_utils.plot.images import (
     plot_photographs,
 )
 from celldino_utils.plot.save import save_figure
+from celldino_utils.plot.training import plot_training_logs
 from celldino_utils.plot.umap import umap_embedding
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "plot_crop_channels",
     "plot_hpa_examples",
     "plot_photographs",
+    "plot_training_logs",
     "plot_umap",
     "save_figure",
     "umap_embedding",
