@@ -464,8 +464,9 @@ def heldout_finetune_f1(
     Returns
     -------
     dict
-        ``f1_by_group`` (``{group value: test macro F1 in [0, 1]}``, sorted), ``steps`` (run per fine-tune),
-        ``epochs`` and ``seconds``.
+        ``f1_by_group`` (``{group value: test macro F1 in [0, 1]}``, sorted), ``steps`` and ``epochs`` (per
+        fine-tune, the mean over the groups, whose training rows round ``steps`` to whole epochs each) and
+        ``seconds``.
     """
     if steps < 1 or not 0.0 < val_fraction < 1.0:
         raise ValueError(f"heldout_finetune_f1: need steps >= 1 and 0 < val_fraction < 1, got {steps}, {val_fraction}")
@@ -481,7 +482,7 @@ def heldout_finetune_f1(
     if len(groups) < 2:
         raise ValueError(f"heldout_finetune_f1: column {group_col!r} needs at least 2 values, got {groups}")
     batch_size = options.pop("batch_size", 32)
-    scores, epochs, run_steps = {}, 1, 0
+    scores, epochs, run_steps = {}, [], []
     for k, group in enumerate(groups):
         held_out = (rows.metadata[group_col] == group).to_numpy()
         split = np.where(held_out, "test", "train").astype(object)
@@ -489,11 +490,12 @@ def heldout_finetune_f1(
         val = np.random.default_rng([seed, k]).choice(others, max(2, round(val_fraction * len(others))), replace=False)
         split[val] = "val"
         per_epoch = max(int((split == "train").sum()) // batch_size, 1)
-        epochs = max(1, round(steps / per_epoch))
-        run_steps = epochs * per_epoch
+        epochs.append(max(1, round(steps / per_epoch)))
+        run_steps.append(epochs[-1] * per_epoch)
         result = finetune_f1(
             backbone, rows, label_col=label_col, multilabel=multilabel, split=pd.Series(split),
-            epochs=epochs, batch_size=batch_size, validate_last=1, seed=seed, **options,
+            epochs=epochs[-1], batch_size=batch_size, validate_last=1, seed=seed, **options,
         )  # fmt: skip
         scores[group] = result["f1"]
-    return {"f1_by_group": scores, "steps": run_steps, "epochs": epochs, "seconds": time.perf_counter() - start}
+    summary = {"steps": round(float(np.mean(run_steps))), "epochs": round(float(np.mean(epochs)))}
+    return {"f1_by_group": scores, **summary, "seconds": time.perf_counter() - start}
