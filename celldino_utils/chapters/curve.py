@@ -4,6 +4,8 @@ The training keeps its teacher backbone every ``train.keep_backbone_every`` step
 (:func:`celldino_utils.train.training_backbones`); each kept backbone embeds the data of a score here, and the run's
 final backbone is read from the embeddings of chapter 02, as are the fixed levels (random init, CellProfiler-style
 features). Embeddings of the kept backbones are written as ``<dataset>_<level>_<features>-step<N>.parquet``.
+:func:`supervised_reference` adds the point a score's curve is read against when it stays flat: the same
+architecture trained end to end with the labels for as many steps.
 """
 
 from __future__ import annotations
