@@ -23,7 +23,8 @@ from celldino_utils.chapters.embedding import EmbedJob, embed_suite
 from celldino_utils.embed.model import RANDOM_INIT, load_embedding_model, random_init_twin
 from celldino_utils.evaluate.finetune import heldout_finetune_f1
 from celldino_utils.evaluate.linear_probe import heldout_probe_f1
-from celldino_utils.io import get_layout, open_cells, open_fields
+from celldino_utils.io import get_layout
+from celldino_utils.io.datasets import open_images
 from celldino_utils.io.profiles import profile_path, read_profiles
 from celldino_utils.train.checkpoint import training_backbones
 
@@ -179,12 +180,10 @@ def supervised_reference(
     backbone, info = load_embedding_model(
         RANDOM_INIT, in_chans=layout.n_channels, seed=seed, **random_init_twin(job.checkpoint)
     )
-    if job.level == "cell":
-        data = open_cells(
-            job.format, job.data_dir, crop_size=job.crop_size, field_px=info.get("field_px"), **job.read_options
-        )
-    else:
-        data = open_fields(job.format, job.data_dir, **job.read_options)
+    data = open_images(
+        job.format, job.data_dir, level=job.level, crop_size=job.crop_size, field_px=info.get("field_px"),
+        **job.read_options,
+    )  # fmt: skip
     result = heldout_finetune_f1(
         backbone, data, label_col=label_col, group_col=group_col, steps=steps, query=query, seed=seed, **options
     )

@@ -15,11 +15,10 @@ from celldino_utils.config.distributed import barrier, init_distributed
 from celldino_utils.embed.extract import embed_to_parquet
 from celldino_utils.embed.model import load_embedding_model
 from celldino_utils.embed.scale import scale_note
-from celldino_utils.io import get_layout, open_cells, open_fields
-from celldino_utils.io.datasets import CellDataset, FieldDataset, field_sizes, sample_positions
+from celldino_utils.io import get_layout
+from celldino_utils.io.datasets import LEVELS, CellDataset, FieldDataset, field_sizes, open_images, sample_positions
 from celldino_utils.models import TokenFeatures
 
-LEVELS = ("fov", "cell")
 #: Fields whose image headers are read to say the scale of an embedding (spread over the data set).
 NOTE_SAMPLE = 256
 
@@ -109,12 +108,8 @@ def embed_data(
     model = TokenFeatures(backbone, recipe=feature_recipe, n_last_blocks=n_last_blocks)
     field_px = info.get("field_px")
     scale = None if native_size else field_px
-    if level == "fov":
-        dataset = open_fields(format, data_dir, **read_options)
-        side = scale if resize_size is None else resize_size
-    else:
-        dataset = open_cells(format, data_dir, crop_size=crop_size, field_px=scale, **read_options)
-        side = resize_size
+    dataset = open_images(format, data_dir, level=level, crop_size=crop_size, field_px=scale, **read_options)
+    side = (scale if resize_size is None else resize_size) if level == "fov" else resize_size
     if report is not None and ctx.is_main:
         options = {"field_px": field_px, "native_size": native_size, "resize_size": resize_size, "crop_size": crop_size}
         report(_note(dataset, level=level, limit=limit, **options))

@@ -16,7 +16,16 @@ from celldino_utils.io.profiles import (
 from celldino_utils.io.published import lincs_dose_recode, read_profile_table, read_published
 
 # The datasets import torch; they load on first use so that data generation and table code stay light.
-_DATASET_NAMES = ("CellDataset", "FieldDataset", "load_field", "open_cells", "open_fields", "read_index")
+_DATASET_NAMES = (
+    "CellDataset",
+    "FieldDataset",
+    "LEVELS",
+    "load_field",
+    "open_cells",
+    "open_fields",
+    "open_images",
+    "read_index",
+)
 
 
 def __getattr__(name: str) -> object:
@@ -46,6 +55,7 @@ __all__ = [
     "metadata_columns",
     "open_cells",
     "open_fields",
+    "open_images",
     "read_index",
     "read_profiles",
     "read_profile_table",

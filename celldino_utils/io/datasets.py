@@ -1,6 +1,6 @@
 """torch Datasets of fields of view and of single cells, over any supported format.
 
-``open_fields`` and ``open_cells`` are the one entry point that every stage
+``open_fields`` and ``open_cells`` (or ``open_images``, either by level) are the one entry point that every stage
 (training, embedding, baseline features, figures) uses to read images: the
 same code reads synthetic and real data.
 """
@@ -232,6 +232,38 @@ def open_cells(
         tables.append(table.assign(field=f))
     cells = pd.concat(tables, ignore_index=True)
     return CellDataset(fields, cells, crop_size=crop_size, mask_paths=mask_paths, field_px=field_px)
+
+
+#: What one row of a data set is: a whole field of view, or one single cell cut from it.
+LEVELS: tuple[str, ...] = ("fov", "cell")
+
+
+def open_images(
+    format: str,
+    data_dir: str | Path,
+    *,
+    level: str,
+    crop_size: int | None = None,
+    field_px: int | None = None,
+    **options: object,
+) -> FieldDataset | CellDataset:
+    """The fields of ``data_dir`` (``level="fov"``), or its single cells (``level="cell"``, see :func:`open_cells`).
+
+    ``crop_size`` and ``field_px`` are the single-cell options of :func:`open_cells` (ignored for fields);
+    ``options`` go to the format's index reader.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter: an unknown level, or single cells without a crop size.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level: unknown level {level!r}; choose one of {list(LEVELS)}")
+    if level == "fov":
+        return open_fields(format, data_dir, **options)
+    if not crop_size:
+        raise ValueError("crop_size: single cells need the side of their crops in pixels")
+    return open_cells(format, data_dir, crop_size=int(crop_size), field_px=field_px, **options)
 
 
 def _centre_cells(fields: FieldDataset, data_dir: Path, nuclei_csv: str) -> pd.DataFrame:

@@ -31,8 +31,7 @@ from celldino_utils.config.distributed import (
     sync_batchnorm,
     wrap_ddp,
 )
-from celldino_utils.io import open_cells, open_fields
-from celldino_utils.io.datasets import typical_field_side
+from celldino_utils.io.datasets import LEVELS, open_images, typical_field_side
 from celldino_utils.ssl import SSLMetaArch, build_meta_arch
 from celldino_utils.train.checkpoint import (
     BACKBONE_NAME,
@@ -133,13 +132,11 @@ def training_images(data: DictConfig) -> Dataset:
     ValueError
         Naming the key: an unknown level, or a cell level without a crop size.
     """
-    if data.level == "fov":
-        return open_fields(data.format, data.path)
-    if data.level != "cell":
-        raise ValueError(f"data.level must be 'fov' or 'cell', got {data.level!r}")
-    if not data.cell_crop_size:
+    if data.level not in LEVELS:
+        raise ValueError(f"data.level must be one of {list(LEVELS)}, got {data.level!r}")
+    if data.level == "cell" and not data.cell_crop_size:
         raise ValueError("data.cell_crop_size: training on single cells needs the crop side in pixels")
-    return open_cells(data.format, data.path, crop_size=int(data.cell_crop_size))
+    return open_images(data.format, data.path, level=data.level, crop_size=data.cell_crop_size)
 
 
 def prepare_run(cfg: DictConfig, *, ctx: DistributedContext, dataset: Dataset | None = None) -> TrainingRun:

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from celldino_utils.io import datasets as datasets_module
-from celldino_utils.io import open_cells, open_fields
+from celldino_utils.io import open_cells, open_fields, open_images
 from celldino_utils.io.classes import HPA_KAGGLE_2018_CLASSES
 from celldino_utils.io.crops import crop_around
 from celldino_utils.io.datasets import field_sizes, sample_positions, typical_field_side
@@ -86,3 +86,16 @@ def test_cells_at_the_training_scale_match_the_cells_of_the_downscaled_field(tmp
         assert np.abs(crop - crop.mean()).max() > 0.2, f"the crop of field {i} (x{factor}) is flat"
     native = open_cells("hpa-kaggle", tmp_path, crop_size=16)[0].numpy()  # no training scale: native pixels
     np.testing.assert_array_equal(native, crop_around(fields[0].numpy(), center_x=128, center_y=128, size=16))
+
+
+def test_open_images_reads_fields_or_cells_by_level(kaggle_dir: Path) -> None:
+    fields = open_images("hpa-kaggle", kaggle_dir, level="fov", crop_size=8)  # a crop size means nothing to fields
+    assert len(fields) == 3 and fields[0].shape == (4, 16, 20)
+    cells = open_images("hpa-kaggle", kaggle_dir, level="cell", crop_size=8)
+    expected = open_cells("hpa-kaggle", kaggle_dir, crop_size=8)
+    pd.testing.assert_frame_equal(cells.metadata, expected.metadata)
+    assert torch.equal(cells[1], expected[1])
+    with pytest.raises(ValueError, match="level: unknown level 'site'"):
+        open_images("hpa-kaggle", kaggle_dir, level="site")
+    with pytest.raises(ValueError, match="crop_size"):
+        open_images("hpa-kaggle", kaggle_dir, level="cell")
