@@ -81,15 +81,20 @@ def phenix_name(row: int, column: int, field: int, channel: int) -> str:
     return f"r{row:02d}c{column:02d}f{field:02d}p01-ch{channel}sk1fk1fl1.tiff"
 
 
-@pytest.fixture
-def phenix_dir(tmp_path: Path) -> Path:
-    """Three 20x24 sites of an Opera Phenix export, as in the Cell Painting Gallery, two nuclei per site.
+#: The TIFF compressions that microscopes and CellProfiler exports write (``tifffile.imwrite(compression=...)``);
+#: Deflate under both of its Compression tag codes (8, as libtiff writes it, and the older 32946).
+TIFF_COMPRESSIONS = ("lzw", "adobe_deflate", "deflate", "zstd", "packbits")
 
-    Six 16-bit TIFFs per site named by the instrument (``ch6`` is brightfield, not a stain we read);
-    ``load_data.csv`` has the real metadata columns and absolute ``PathName_Orig*`` folders.
+
+def write_phenix(root: Path, *, compression: str | None = None) -> Path:
+    """Three 20x24 sites of an Opera Phenix export under ``root``, as in the Cell Painting Gallery, two nuclei per site.
+
+    Six 16-bit TIFFs per site named by the instrument (``ch6`` is brightfield, not a stain we read), compressed
+    with ``compression`` (None: uncompressed); ``load_data.csv`` has the real metadata columns and absolute
+    ``PathName_Orig*`` folders. The pixels do not depend on ``compression``.
     """
     rng = np.random.default_rng(2)
-    images = tmp_path / "images" / "SQ00015096__2016-04-01T22_06_52-Measurement1" / "Images"
+    images = root / "images" / "SQ00015096__2016-04-01T22_06_52-Measurement1" / "Images"
     images.mkdir(parents=True)
     rows, nuclei = [], []
     for row, column, field in PHENIX_SITES:
@@ -97,7 +102,7 @@ def phenix_dir(tmp_path: Path) -> Path:
         site = {"Metadata_Plate": "SQ00015096", "Metadata_Well": well, "Metadata_Site": field}
         for channel in range(1, 7):
             plane = rng.integers(0, 65536, (20, 24), dtype=np.uint16)
-            tifffile.imwrite(images / phenix_name(row, column, field, channel), plane)
+            tifffile.imwrite(images / phenix_name(row, column, field, channel), plane, compression=compression)
         stains = {**PHENIX_CHANNELS, "Brightfield": 6}
         rows.append(
             site
@@ -109,6 +114,21 @@ def phenix_dir(tmp_path: Path) -> Path:
             site | {"Metadata_ObjectNumber": 1, "Nuclei_Location_Center_X": 6.0, "Nuclei_Location_Center_Y": 5.0},
             site | {"Metadata_ObjectNumber": 2, "Nuclei_Location_Center_X": 17.0, "Nuclei_Location_Center_Y": 14.0},
         ]
-    pd.DataFrame(rows).to_csv(tmp_path / "load_data.csv", index=False)
-    pd.DataFrame(nuclei).to_csv(tmp_path / "nuclei.csv", index=False)
-    return tmp_path
+    pd.DataFrame(rows).to_csv(root / "load_data.csv", index=False)
+    pd.DataFrame(nuclei).to_csv(root / "nuclei.csv", index=False)
+    return root
+
+
+@pytest.fixture
+def phenix_dir(tmp_path: Path) -> Path:
+    """:func:`write_phenix` uncompressed in ``tmp_path``."""
+    return write_phenix(tmp_path)
+
+
+def corrupt_pixels(path: Path) -> None:
+    """Overwrite the pixels of a single-strip TIFF with zeros, its header intact: undecodable when compressed."""
+    with tifffile.TiffFile(path) as tiff:
+        (offset,), (count,) = tiff.pages[0].dataoffsets, tiff.pages[0].databytecounts
+    with open(path, "r+b") as file:
+        file.seek(offset)
+        file.write(bytes(count))

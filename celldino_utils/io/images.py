@@ -1,4 +1,8 @@
-"""Read single image files with errors that name the file."""
+"""Read single image files with errors that name the file.
+
+TIFFs are read by tifffile, compressed ones (LZW, Deflate, Zstd, PackBits, as microscopes and CellProfiler
+pipelines write them) through the codecs of ``imagecodecs``; PNG and other formats by Pillow.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ def read_image(path: str | Path) -> np.ndarray:
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the file cannot be decoded as an image.
+        If the file cannot be decoded as an image: not an image, truncated, or compressed data that its codec
+        refuses (the ``imagecodecs`` codecs raise subclasses of RuntimeError, caught here to name the file).
     """
     path = Path(path)
     if not path.exists():
@@ -29,7 +34,7 @@ def read_image(path: str | Path) -> np.ndarray:
             return tifffile.imread(path)
         with Image.open(path) as image:
             return np.asarray(image)
-    except (UnidentifiedImageError, OSError, ValueError, tifffile.TiffFileError) as err:
+    except (UnidentifiedImageError, OSError, ValueError, RuntimeError, tifffile.TiffFileError) as err:
         raise ValueError(f"unreadable image file {path}: {err}") from err
 
 
