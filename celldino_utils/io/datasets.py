@@ -128,9 +128,35 @@ def open_fields(format: str, data_dir: str | Path, **options: object) -> FieldDa
     """Open the fields of view of a data set (``hpa-kaggle``, ``hpa-fov``, ``cellpainting`` or ``photographs``).
 
     ``options`` go to the format's index reader, e.g. ``platemap_csv`` or ``channel_map`` for
-    Cell Painting (:func:`~celldino_utils.io.cellpainting.read_cellpainting`).
+    Cell Painting (:func:`~celldino_utils.io.cellpainting.read_cellpainting`). The first field's files are
+    decoded at once (:func:`_check_first_field`), so a file that cannot be read is named before any run starts.
     """
-    return FieldDataset(read_index(format, data_dir, **options), layout=get_layout(format))
+    fields = FieldDataset(read_index(format, data_dir, **options), layout=get_layout(format))
+    _check_first_field(fields, source=f"{format} data set {data_dir}")
+    return fields
+
+
+def _check_first_field(fields: FieldDataset, *, source: str) -> None:
+    """Decode the first field's files, one per channel (or its one multi-channel file), naming any that fails.
+
+    One image per channel keeps the check cheap on any size of data set, while it catches what is usually
+    true of every file of a channel: a compression without a codec, a format that is not an image.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        ``source``, the channel and the file (with the reader's reason) of the first file that cannot be read.
+    """
+    if len(fields) == 0:
+        return
+    layout, paths = fields.layout, fields._paths[0]
+    for k, path in enumerate(paths):
+        per_channel = len(paths) == layout.n_channels
+        channel = f"channel {layout.channels[k]}" if per_channel else f"channels {', '.join(layout.channels)}"
+        try:
+            read_image(path)
+        except (ValueError, FileNotFoundError) as err:
+            raise type(err)(f"{source}: the first image of {channel} cannot be read: {err}") from err
 
 
 class CellDataset(Dataset):

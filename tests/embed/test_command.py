@@ -17,7 +17,7 @@ from celldino_utils.io import open_cells, open_fields, read_profiles
 from celldino_utils.models import TokenFeatures, build_backbone, load_released_model
 from celldino_utils.synthetic import generate_hpa, hpa_preset
 
-from ..layouts import HPA_TAGS, write_png
+from ..layouts import HPA_TAGS, TIFF_COMPRESSIONS, corrupt_pixels, write_phenix, write_png
 from ..models.released_fixtures import parity_cases, save_official_weights
 from .test_pipeline import our_checkpoint
 
@@ -224,3 +224,30 @@ def test_read_options_reach_the_reader_and_unknown_ones_are_named(tmp_path: Path
     assert (
         "hpa-fov: unknown read option(s) ['labels']; the hpa-fov reader takes ['labels_csv'" in capsys.readouterr().err
     )
+
+
+def _embed_phenix_cells(data: Path, out: Path) -> int:
+    command = ["embed", "--format", "cellpainting", "--data-dir", str(data), "--level", "cell", "--crop-size", "16"]
+    return main([*command, "--out", str(out), *RANDOM_VIT])
+
+
+def test_compressed_phenix_tiffs_embed_exactly_like_their_uncompressed_twin(tmp_path: Path) -> None:
+    assert _embed_phenix_cells(write_phenix(tmp_path / "plain"), tmp_path / "plain.parquet") == 0
+    plain = read_profiles(tmp_path / "plain.parquet")
+    assert len(plain) == 6
+    for compression in TIFF_COMPRESSIONS:
+        out = tmp_path / f"{compression}.parquet"
+        assert _embed_phenix_cells(write_phenix(tmp_path / compression, compression=compression), out) == 0
+        pd.testing.assert_frame_equal(read_profiles(out), plain, check_exact=True, obj=compression)
+
+
+def test_an_undecodable_tiff_stops_embed_before_anything_is_embedded(tmp_path: Path, capsys) -> None:
+    data = write_phenix(tmp_path / "zstd", compression="zstd")
+    table = pd.read_csv(data / "load_data.csv")
+    dna = Path(table.loc[0, "PathName_OrigDNA"]) / table.loc[0, "FileName_OrigDNA"]
+    corrupt_pixels(dna)
+    out = tmp_path / "cells.parquet"
+    assert _embed_phenix_cells(data, out) == 2
+    error = capsys.readouterr().err
+    assert f"the first image of channel DNA cannot be read: unreadable image file {dna}: " in error
+    assert not out.exists() and not list(tmp_path.glob("cells*"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,15 @@ import tifffile
 from celldino_utils.io import open_cells, open_fields
 from celldino_utils.io.cellpainting import channel_tags
 
-from ..layouts import CP_CHANNELS, PHENIX_CHANNELS, PHENIX_SITES, phenix_name
+from ..layouts import (
+    CP_CHANNELS,
+    PHENIX_CHANNELS,
+    PHENIX_SITES,
+    TIFF_COMPRESSIONS,
+    corrupt_pixels,
+    phenix_name,
+    write_phenix,
+)
 
 
 def test_sites_in_channel_order_with_metadata(cellpainting_dir: Path) -> None:
@@ -140,3 +149,24 @@ def test_blank_file_name_is_named(phenix_dir: Path) -> None:
     table.to_csv(phenix_dir / "load_data.csv", index=False)
     with pytest.raises(ValueError, match=r"load_data.csv: 1 row\(s\) without a file in FileName_OrigRNA.*C03', 2"):
         open_fields("cellpainting", phenix_dir)
+
+
+@pytest.mark.parametrize("compression", TIFF_COMPRESSIONS)
+def test_compressed_phenix_sites_read_like_their_uncompressed_twin(tmp_path: Path, compression: str) -> None:
+    plain = open_fields("cellpainting", write_phenix(tmp_path / "plain"))
+    packed = open_fields("cellpainting", write_phenix(tmp_path / compression, compression=compression))
+    pd.testing.assert_frame_equal(packed.metadata, plain.metadata)
+    for site in range(len(PHENIX_SITES)):
+        np.testing.assert_array_equal(packed[site].numpy(), plain[site].numpy())
+
+
+def test_an_undecodable_first_image_is_named_when_the_data_set_is_opened(tmp_path: Path) -> None:
+    folder = write_phenix(tmp_path, compression="lzw")
+    table = pd.read_csv(folder / "load_data.csv")
+    rna = Path(table.loc[0, "PathName_OrigRNA"]) / table.loc[0, "FileName_OrigRNA"]
+    corrupt_pixels(rna)
+    opened = f"cellpainting data set {folder}: the first image of channel RNA cannot be read: "
+    with pytest.raises(ValueError, match=re.escape(f"{opened}unreadable image file {rna}: ")):
+        open_fields("cellpainting", folder)
+    with pytest.raises(ValueError, match=re.escape(opened)):
+        open_cells("cellpainting", folder, crop_size=8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +100,14 @@ def test_open_images_reads_fields_or_cells_by_level(kaggle_dir: Path) -> None:
         open_images("hpa-kaggle", kaggle_dir, level="site")
     with pytest.raises(ValueError, match="crop_size"):
         open_images("hpa-kaggle", kaggle_dir, level="cell")
+
+
+def test_an_image_that_is_not_one_is_named_with_its_channel_when_the_data_set_is_opened(kaggle_dir: Path) -> None:
+    green = kaggle_dir / "train" / "img0_green.png"
+    green.write_bytes(b"not a PNG")
+    message = f"hpa-kaggle data set {kaggle_dir}: the first image of channel protein cannot be read: "
+    with pytest.raises(ValueError, match=re.escape(f"{message}unreadable image file {green}")):
+        open_fields("hpa-kaggle", kaggle_dir)
+    green.unlink()
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{message}image file not found: {green}")):
+        open_images("hpa-kaggle", kaggle_dir, level="fov")
