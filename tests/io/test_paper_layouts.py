@@ -17,7 +17,7 @@ from celldino_utils.io import CELLPAINTING, HPA_KAGGLE, open_cells, open_fields,
 from celldino_utils.io.classes import HPA_KAGGLE_2018_CLASSES, SUBCELL_31_CLASSES
 from celldino_utils.io.datasets import sample_positions
 from celldino_utils.io.images import read_image
-from celldino_utils.models.released import find_released_weights, load_released_model
+from celldino_utils.models import find_released_weights, load_released_model
 from celldino_utils.synthetic.cellpainting import generate_cellpainting
 
 from ..models.released_fixtures import official_weights, parity_cases
