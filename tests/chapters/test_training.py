@@ -73,7 +73,7 @@ def test_a_taken_model_with_the_wrong_weights_stops_the_chapter(tmp_path: Path) 
     save_official_weights(parity_cases()["vit_tiny_p16_4ch"], tmp_path)
     card = tmp_path / "hpa_vits16.yaml"
     card.write_text("like: cell_dino_hpa_vitl16_fov\narch: vit_small\nimg_size: 64\nweights: vit_tiny_p16_4ch.pth\n")
-    with pytest.raises(ValueError, match="has shape"):
+    with pytest.raises(ValueError, match=r"holds a ViT of width 192 .*; hpa_vits16 is a ViT of width 384"):
         train_or_take(CONFIG, [], pretrained=card)
 
 
