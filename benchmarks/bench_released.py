@@ -11,7 +11,7 @@ Three numbers measured in one run on one device:
 Speed does not depend on the values of the weights: without ``--weights`` the model is built at random init
 (saying so). Example, on a GPU::
 
-    python benchmarks/bench_released.py --model cell_dino_hpa_vitl16 --size 224 --images 2048 --num-workers 8
+    python benchmarks/bench_released.py --model cell_dino_hpa_vitl16_fov --size 224 --images 2048 --num-workers 8
 
 and, to check the script on a CPU, ``--images 8 --batch-size 4 --matmul-size 1024``.
 """
@@ -68,7 +68,7 @@ def _sync(device: torch.device) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Parse options, measure the three speeds, print them and their ratios."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="cell_dino_hpa_vitl16")
+    parser.add_argument("--model", default="cell_dino_hpa_vitl16_fov")
     parser.add_argument("--weights", default=None, help="its weights file (default: random init, same speed)")
     parser.add_argument("--size", type=int, default=224, help="side of the centre crop the model embeds")
     parser.add_argument("--field-size", type=int, default=256, help="side of the fields the crop is taken from")

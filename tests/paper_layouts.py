@@ -29,7 +29,7 @@ from celldino_utils.io.files import (
     MASK_DIR,
     NUCLEUS_MASK_SUFFIX,
 )
-from celldino_utils.models import RELEASED_MODELS
+from celldino_utils.models import RELEASED_MODELS, sha256_of
 from celldino_utils.synthetic.cellpainting import cellpainting_preset, generate_cellpainting
 from celldino_utils.synthetic.hpa import generate_hpa, hpa_preset
 
@@ -61,14 +61,23 @@ PROFILE_METADATA = (
 NUCLEUS_RADIUS, CELL_RADIUS = 4.0, 9.0
 SPHERE_EPSILON = 1e-6
 DMSO_QUERY = "Metadata_broad_sample == 'DMSO'"
-HPA_TINY_CARD = """\
-# A small backbone in the official Cell-DINO key format, for tests: the HPA ViT-L/16's fields at ViT-Ti/16 size.
-name: cell_dino_hpa_vitt16
-like: cell_dino_hpa_vitl16
+#: The HPA ViT-L/16 comes as two checkpoints of one architecture: here two ViT-Ti/16 backbones in the official key
+#: format, each with its own parity-rule weights (seed of the draw; the fixture's outputs are those of seed 1000).
+HPA_TINY_SEEDS = {"fov": 1000, "cells": 2000}
+#: Prefix of the hash suffix (torch.hub's ``-<sha256 prefix>``) in the Cell Painting model's release name.
+HASH_PREFIX_DIGITS = 8
+
+
+def hpa_tiny_card(kind: str) -> str:
+    """The model card of the small HPA backbone standing in for the ``kind`` (``cells`` or ``fov``) checkpoint."""
+    return f"""\
+# A small backbone in the official Cell-DINO key format, for tests: the HPA ViT-L/16 ({kind}) at ViT-Ti/16 size.
+name: cell_dino_hpa_vitt16_{kind}
+like: cell_dino_hpa_vitl16_{kind}
 arch: vit_tiny
 img_size: 64
-weights: cell_dino_hpa_vitt16.pth
-training_data: parity-rule weights (tests/fixtures), not a trained model
+weights: cell_dino_hpa_vitt16_{kind}.pth
+training_data: parity-rule weights (tests/fixtures, seed {HPA_TINY_SEEDS[kind]}), not a trained model
 """
 
 
@@ -84,8 +93,9 @@ def write_paper_shaped(root: Path) -> dict[str, Path]:
     -------
     dict of str to Path
         ``hpa_fov`` (``root/hpa_fov``), ``hpa_cells`` (``root/hpav23``), ``lincs`` (``root/lincs``),
-        ``lincs_profiles`` (the gzipped CSV under ``root/lincs_profiles``), ``checkpoints``
-        (``root/checkpoints/released/cell_dino_cp_vits8.pth``) and ``cards`` (``root/checkpoints/cards``).
+        ``lincs_profiles`` (the gzipped CSV under ``root/lincs_profiles``), ``checkpoints`` (the Cell Painting
+        model under its release name, ``root/checkpoints/released/cell_dino_vits8_pretrain_cp-<sha256 prefix>.pth``)
+        and ``cards`` (``root/checkpoints/cards``, the two HPA cards and their weights).
     """
     root = Path(root)
     paths = {"hpa_fov": _write_hpa_fov(root / "hpa_fov"), "hpa_cells": _write_hpa_cells(root / "hpav23")}
@@ -266,14 +276,18 @@ def _cell_features(image: np.ndarray, x: float, y: float) -> dict[str, float]:
 
 
 def _write_checkpoints(out: Path) -> tuple[Path, Path]:
-    """The released Cell Painting ViT-S/8 at ``released/<registry file name>``, and a ViT-Ti/16 HPA backbone with
-    its model card in ``cards/``; both in the official key format (parity-rule weights). Returns (file, cards)."""
+    """The released Cell Painting ViT-S/8 in ``released/`` under its release name with torch.hub's hash suffix,
+    and the two ViT-Ti/16 HPA backbones (single cells, HPA-FoV) with their model cards in ``cards/``; all in the
+    official key format (parity-rule weights). Returns (the Cell Painting file, cards)."""
     released, cards = out / "released", out / "cards"
     for folder in (released, cards):
         folder.mkdir(parents=True, exist_ok=True)
     cases = parity_cases()
-    file_name = RELEASED_MODELS["cell_dino_cp_vits8"].file_name
-    weights = save_official_weights(cases["cell_dino_cp_vits8"], released).replace(released / file_name)
-    save_official_weights(cases["vit_tiny_p16_4ch"], cards).replace(cards / "cell_dino_hpa_vitt16.pth")
-    (cards / "cell_dino_hpa_vitt16.yaml").write_text(HPA_TINY_CARD)
+    saved = save_official_weights(cases["cell_dino_cp_vits8"], released)
+    stem = RELEASED_MODELS["cell_dino_cp_vits8"].release_stems[0]
+    weights = saved.replace(released / f"{stem}-{sha256_of(saved)[:HASH_PREFIX_DIGITS]}.pth")
+    for kind, seed in HPA_TINY_SEEDS.items():
+        tiny = save_official_weights(cases["vit_tiny_p16_4ch"], cards, seed=seed)
+        tiny.replace(cards / f"cell_dino_hpa_vitt16_{kind}.pth")
+        (cards / f"cell_dino_hpa_vitt16_{kind}.yaml").write_text(hpa_tiny_card(kind))
     return weights, cards

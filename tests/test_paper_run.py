@@ -8,12 +8,17 @@ series runs once.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from celldino_utils.config import load_profile
+from celldino_utils.embed import embed_data
+from celldino_utils.io import read_profiles
+from celldino_utils.io.profiles import is_feature, profile_path
 from celldino_utils.runner import run_series
 
 from .conftest import ROOT
@@ -66,8 +71,53 @@ def test_the_paper_series_runs_on_the_real_layouts(paper_run: tuple[Path, dict])
     data_root, manifest = paper_run
     assert {(e["status"], e["reason"]) for e in manifest["notebooks"].values()} == {("ran", "first run")}
     written = json.loads((data_root / "paper-tiny" / "figures" / "run_manifest.json").read_text())
-    assert written["notebooks"]["02_embed"]["parameters"]["hpa_checkpoint"].endswith("cell_dino_hpa_vitt16.yaml")
-    assert written["notebooks"]["02_embed"]["parameters"]["cellpainting_checkpoint"] == "cell_dino_cp_vits8"
+    embed = written["notebooks"]["02_embed"]["parameters"]
+    assert embed["hpa_checkpoint"].endswith("cell_dino_hpa_vitt16_fov.yaml")
+    assert embed["hpa_cells_checkpoint"].endswith("cell_dino_hpa_vitt16_cells.yaml")
+    assert embed["cellpainting_checkpoint"] == "cell_dino_cp_vits8"
+
+
+def test_each_chapter_reads_the_weights_file_of_its_checkpoint(paper_run: tuple[Path, dict]) -> None:
+    """The run manifest records the weights files each chapter's models were found in: the single-cell HPA file
+    only where HPA single cells are embedded, the HPA-FoV file wherever HPA fields are, the Cell Painting model
+    under its release name with the hash suffix."""
+    data_root, _ = paper_run
+    written = json.loads((data_root / "paper-tiny" / "figures" / "run_manifest.json").read_text())
+    weights = {
+        name: {Path(key).name for key in entry["fingerprint"]["inputs"] if key.endswith(".pth")}
+        for name, entry in written["notebooks"].items()
+    }
+    cells, fov = "cell_dino_hpa_vitt16_cells.pth", "cell_dino_hpa_vitt16_fov.pth"
+    cellpainting = next(iter(weights["02_embed"] - {cells, fov}))
+    assert weights["02_embed"] == {cells, fov, cellpainting}
+    assert re.fullmatch(r"cell_dino_vits8_pretrain_cp-[0-9a-f]{8}\.pth", cellpainting)
+    assert [name for name, files in weights.items() if cells in files] == ["02_embed"]
+    assert [name for name, files in weights.items() if fov in files] == [
+        "01_train", "02_embed", "04_compute_curve", "12_table_C", "30_adoption_guide"
+    ]  # fmt: skip
+    assert weights["12_table_C"] == {fov}  # its fine-tuning starts from the HPA-FoV checkpoint
+
+
+@pytest.mark.parametrize(("level", "kind", "data", "format"), [
+    ("cell", "cells", "hpav23", "hpa-kaggle"),  # Tables A, B and Figure D read these embeddings
+    ("fov", "fov", "hpa_fov", "hpa-fov"),  # Table C and Figures A-C read these
+])  # fmt: skip
+def test_the_hpa_embeddings_come_from_their_own_checkpoint(
+    paper_run: tuple[Path, dict], tmp_path: Path, level: str, kind: str, data: str, format: str
+) -> None:
+    data_root, _ = paper_run
+    embeddings = data_root / "embeddings" / "paper"
+    embedded = read_profiles(profile_path(embeddings, dataset="hpa", level=level, features="celldino"))
+    features = [column for column in embedded.columns if is_feature(column)]
+    options = {"level": level, "crop_size": 32, "limit": 2, "progress": False}
+    again = {}
+    for card in ("cells", "fov"):
+        checkpoint = data_root / "checkpoints" / "cards" / f"cell_dino_hpa_vitt16_{card}.yaml"
+        out = embed_data(format, data_root / data, checkpoint=checkpoint, out=tmp_path / f"{card}.parquet", **options)
+        again[card] = read_profiles(out)[features].to_numpy()
+    assert np.allclose(embedded[features].to_numpy()[:2], again[kind], atol=1e-5)
+    other = "fov" if kind == "cells" else "cells"
+    assert not np.allclose(again[kind], again[other], atol=1e-3), "the two files give other embeddings"
 
 
 def test_tables_a_and_b_score_the_hpav23_cells_on_the_published_split(paper_run: tuple[Path, dict]) -> None:

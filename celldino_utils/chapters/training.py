@@ -79,8 +79,8 @@ def train_or_take(config_file: str | Path, overrides: Sequence[str], *, pretrain
     Raises
     ------
     FileNotFoundError, ValueError
-        From :func:`celldino_utils.models.load_released_model`: missing weights (with where to request them), or
-        a file that does not fit the architecture (naming the first key at fault).
+        From :func:`celldino_utils.models.load_released_model`: missing weights (with where to request them), a
+        file named for another model or with a wrong hash suffix, or one that does not fit the architecture.
     """
     if pretrained:
         checkpoint = resolve_checkpoint(pretrained)

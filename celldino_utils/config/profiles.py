@@ -12,8 +12,8 @@ interpolations are resolved. Profiles are validated against the notebooks' ``par
 ``sources`` maps a short name to an entry with either a ``path`` (a file, or a folder
 that must not be empty; ``${paths.*}`` allowed, relative paths under the project
 root) or a released ``model`` (a name ``celldino models`` lists, with an optional
-``weights`` file, by default the one ``celldino models`` shows: ``released/<file
-name>`` in the checkpoints folder), plus
+``weights`` file, by default the one ``celldino models`` shows: the file of ``released/`` in the
+checkpoints folder named for the model, by its name or its release name), plus
 ``what`` (one line) and ``source`` (where to get it: a ``data/README.md`` section
 title, an accession, a Kaggle competition; for a model it defaults to the
 registry's request address and licence)::
@@ -23,12 +23,12 @@ registry's request address and licence)::
         path: ${paths.data_root}/hpa_kaggle_2021
         what: HPA single-cell competition images, train.csv and cell masks
         source: data/README.md, "Human Protein Atlas, Kaggle 2021"
-      cell_dino_hpa:
-        model: cell_dino_hpa_vitl16
-        what: the released Cell-DINO HPA ViT-L/16 weights
+      cell_dino_hpa_fov:
+        model: cell_dino_hpa_vitl16_fov
+        what: the released Cell-DINO HPA ViT-L/16 weights, HPA-FoV checkpoint
 
 Notebook parameters may refer to an entry, e.g. ``hpa_data: ${sources.hpa_2021.path}``; ``models`` (optional)
-names the models once, for the notebooks and sources to refer to (``hpa_checkpoint: ${models.hpa}``).
+names the models once, for the notebooks and sources to refer to (``hpa_checkpoint: ${models.hpa_fov}``).
 Profiles whose data are generated (``default``, ``tiny``) declare no sources.
 """
 

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from celldino_utils.config import resolve_path
 from celldino_utils.models import (
     RELEASED_MODELS,
+    RETIRED_NAMES,
     ViTBackbone,
     build_backbone,
     get_released_model,
@@ -32,7 +33,7 @@ def resolve_checkpoint(checkpoint: str | Path) -> str | Path:
     Relative paths (checkpoints of our training, model cards of official-format backbones) are taken under the
     project root (:func:`celldino_utils.config.resolve_path`).
     """
-    if str(checkpoint) == RANDOM_INIT or str(checkpoint) in RELEASED_MODELS:
+    if str(checkpoint) == RANDOM_INIT or str(checkpoint) in RELEASED_MODELS or str(checkpoint) in RETIRED_NAMES:
         return str(checkpoint)
     return resolve_path(checkpoint)
 

@@ -5,29 +5,43 @@ Layer 1 (with ``synthetic``, ``augment``): imports ``config`` and ``io`` only.
 
 from celldino_utils.models.backbone import ARCHITECTURES, CHANNEL_MODES, BagOfChannels, ViTBackbone, build_backbone
 from celldino_utils.models.features import FEATURE_RECIPES, TokenFeatures
+from celldino_utils.models.release_files import (
+    check_hash_suffix,
+    default_weights_path,
+    find_released_weights,
+    release_names_text,
+    released_folder,
+    released_models_table,
+    released_weights_file,
+    sha256_of,
+)
+from celldino_utils.models.release_load import (
+    Architecture,
+    build_released_backbone,
+    load_released_model,
+    state_architecture,
+)
 from celldino_utils.models.released import (
     MODEL_CARD_SUFFIXES,
     RELEASED_MODELS,
+    RETIRED_NAMES,
     ReleasedModel,
-    build_released_backbone,
-    default_weights_path,
-    find_released_weights,
     get_released_model,
     is_model_card,
     is_released_model,
-    load_released_model,
     read_model_card,
-    released_models_table,
 )
 from celldino_utils.models.weights import BRANCHES, adapt_backbone_state, extract_backbone_state, load_backbone_weights
 
 __all__ = [
     "ARCHITECTURES",
+    "Architecture",
     "BRANCHES",
     "CHANNEL_MODES",
     "FEATURE_RECIPES",
     "MODEL_CARD_SUFFIXES",
     "RELEASED_MODELS",
+    "RETIRED_NAMES",
     "BagOfChannels",
     "ReleasedModel",
     "TokenFeatures",
@@ -35,6 +49,7 @@ __all__ = [
     "adapt_backbone_state",
     "build_backbone",
     "build_released_backbone",
+    "check_hash_suffix",
     "default_weights_path",
     "extract_backbone_state",
     "find_released_weights",
@@ -44,5 +59,10 @@ __all__ = [
     "load_backbone_weights",
     "load_released_model",
     "read_model_card",
+    "release_names_text",
+    "released_folder",
     "released_models_table",
+    "released_weights_file",
+    "sha256_of",
+    "state_architecture",
 ]

@@ -20,7 +20,8 @@ from timm.layers import resample_abs_pos_embed
 from timm.models import adapt_input_conv
 
 from celldino_utils.models.backbone import ViTBackbone
-from celldino_utils.models.released import get_released_model, is_released_model, released_weights_file
+from celldino_utils.models.release_files import released_weights_file
+from celldino_utils.models.released import get_released_model, is_released_model
 
 _CONTAINERS = ("model", "state_dict", "teacher")
 BRANCHES: tuple[str, ...] = ("teacher", "student")

@@ -2,7 +2,8 @@
 
 A notebook's reads and writes are known from its path-valued parameters (strings, or lists and dicts of
 strings, naming files or folders): the profile's, and the defaults of its ``parameters`` cell that the profile
-leaves. A path parameter it wrote into on its last run is an output location; the others are its inputs.
+leaves. A path parameter it wrote into on its last run is an output location; the others are its inputs, and so
+are the weights files of the released models and model cards its parameters name, as the loaders find them.
 Files are stamped by size and modification time, so a rewritten file counts as changed even when its bytes
 are equal. Its source and package code count as :mod:`celldino_utils.runner.notebook_code` reads them.
 """
@@ -16,6 +17,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from celldino_utils.models import (
+    RELEASED_MODELS,
+    ReleasedModel,
+    default_weights_path,
+    is_model_card,
+    read_model_card,
+)
 from celldino_utils.runner.notebook_code import PACKAGE, notebook_defaults, notebook_source_hash, package_code
 
 MISSING = "missing"
@@ -64,24 +72,59 @@ def path_parameters(params: Mapping[str, Any], root: str | Path) -> list[Path]:
         ``root``; each path once.
     """
     root = Path(root)
-
-    def strings(value: Any) -> Iterator[str]:
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                yield from strings(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                yield from strings(item)
-
-    found = [resolve_key(v, root) for v in strings(dict(params)) if _is_path(v, root)]
+    found = [resolve_key(v, root) for v in _strings(dict(params)) if _is_path(v, root)]
     return list(dict.fromkeys(found))
 
 
+def model_weights(params: Mapping[str, Any], root: str | Path) -> list[Path]:
+    """The weights files of the released models (by name) and model cards (by path) that parameters name.
+
+    Parameters
+    ----------
+    params : Mapping[str, Any]
+        A notebook's parameters; strings in lists and dict values count too.
+    root : str or Path
+        The project root, against which relative paths resolve.
+
+    Returns
+    -------
+    list[Path]
+        For a name, the file of the ``released/`` folder the loaders find for it (or where it is to be saved,
+        :func:`celldino_utils.models.default_weights_path`); for a card, its ``weights``. Each file once.
+    """
+    models = [_named_model(value, Path(root)) for value in _strings(dict(params))]
+    return list(dict.fromkeys(default_weights_path(model, root=root) for model in models if model is not None))
+
+
+def _named_model(value: str, root: Path) -> ReleasedModel | None:
+    """The registry entry ``value`` names, or the model card at that path; None for anything else."""
+    if value in RELEASED_MODELS:
+        return RELEASED_MODELS[value]
+    if not _is_path(value, root) or not is_model_card(resolve_key(value, root)):
+        return None
+    try:
+        return read_model_card(resolve_key(value, root))
+    except ValueError:  # another YAML file (a training config), or a card its notebook refuses, naming the fault
+        return None
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string of ``value``: itself, or those in its mapping values and list items, recursively."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
 def notebook_paths(notebook: str | Path, params: Mapping[str, Any], root: str | Path) -> list[Path]:
-    """The :func:`path_parameters` of a notebook: those of ``params`` and of the defaults it leaves."""
-    return path_parameters({**notebook_defaults(notebook), **params}, root)
+    """The :func:`path_parameters` of a notebook, those of ``params`` and of the defaults it leaves, then the
+    :func:`model_weights` they name."""
+    merged = {**notebook_defaults(notebook), **params}
+    return list(dict.fromkeys([*path_parameters(merged, root), *model_weights(merged, root)]))
 
 
 def resolve_key(key: str, root: str | Path) -> Path:

@@ -13,6 +13,8 @@ from celldino_utils.models import (
     find_released_weights,
     get_released_model,
     is_released_model,
+    release_names_text,
+    released_folder,
 )
 from celldino_utils.runner.freshness import resolve_key
 
@@ -35,23 +37,29 @@ class MissingInputs(ValueError):
 def missing_model(source: Source, *, root: str | Path) -> MissingInput | None:
     """Why the released model an entry names cannot be loaded, or None when its weights file is there.
 
-    An explicit ``weights`` path is taken relative to ``root``, as the notebooks see it. Without a ``source``,
-    the line says where the registry says the weights are requested, and their licence.
+    An explicit ``weights`` path is taken relative to ``root``, as the notebooks see it; without one, the line
+    names the folder and the file names looked up there (the model's name and its release names). Without a
+    ``source``, it says where the registry says the weights are requested, and their licence.
     """
     reference = resolve_key(source.model, root) if Path(source.model).suffix in MODEL_CARD_SUFFIXES else source.model
     if not is_released_model(reference):
         return MissingInput.invalid(
             source.name, f"unknown model {source.model!r}; known: {sorted(RELEASED_MODELS)}, or a model card's path"
         )
-    model = get_released_model(reference)
     weights = resolve_key(source.weights, root) if source.weights else None
     try:
+        model = get_released_model(reference)
         found = find_released_weights(reference, weights, root=root)
     except FileNotFoundError:  # an explicit weights file that is not there
         found = None
+    except ValueError as error:  # a retired name, two files named for the model, a file named for another
+        return MissingInput.invalid(source.name, str(error))
     if found is not None:
         return None
-    where = f"model {model.name}, weights file {weights or default_weights_path(model, root=root)}"
+    if weights is None and not model.weights_file:
+        where = f"model {model.name}, weights file in {released_folder(root=root)}: {release_names_text(model)}"
+    else:
+        where = f"model {model.name}, weights file {weights or default_weights_path(model, root=root)}"
     return MissingInput.missing(source.name, where, source.what, source.source or f"{model.source} ({model.licence})")
 
 

@@ -72,14 +72,14 @@ def test_kept_backbones_are_embedded_and_scored_beside_the_levels(tiny_hpa: Path
 
 def test_a_released_model_is_its_own_end_point_and_missing_embeddings_are_named(tmp_path: Path) -> None:
     final = profile_path(tmp_path, dataset="hpa", level="fov", features="celldino")
-    job = EmbedJob("hpa", "fov", "hpa-fov", tmp_path, "cell_dino_hpa_vitl16")
+    job = EmbedJob("hpa", "fov", "hpa-fov", tmp_path, "cell_dino_hpa_vitl16_fov")
     score = CurveScore("first feature", job, _first_feature_mean)
     with pytest.raises(FileNotFoundError, match="hpa_fov_celldino.parquet"):
         compute_curve([score], embeddings_dir=tmp_path, out_dir=tmp_path / "curve")
     pd.DataFrame({"Metadata_Id": ["a", "b"], "emb_0000": [1.0, 3.0]}).to_parquet(final)
     curve = compute_curve([score], embeddings_dir=tmp_path, out_dir=tmp_path / "curve")
     assert len(curve) == 1 and np.isnan(curve["step"].iloc[0]) and curve["value"].iloc[0] == 2.0
-    assert curve["model"].iloc[0] == "cell_dino_hpa_vitl16"
+    assert curve["model"].iloc[0] == "cell_dino_hpa_vitl16_fov"
     figure = plot_compute_curve(curve)
     assert "levels only" in figure.axes[0].get_xlabel()
 

@@ -58,7 +58,7 @@ def test_a_released_model_is_taken_and_checked_not_trained(tmp_path: Path) -> No
     case = parity_cases()["vit_tiny_p16_4ch"]
     save_official_weights(case, tmp_path)
     card = tmp_path / "hpa_vitt16.yaml"
-    card.write_text("like: cell_dino_hpa_vitl16\narch: vit_tiny\nimg_size: 64\nweights: vit_tiny_p16_4ch.pth\n")
+    card.write_text("like: cell_dino_hpa_vitl16_fov\narch: vit_tiny\nimg_size: 64\nweights: vit_tiny_p16_4ch.pth\n")
     run = train_or_take(CONFIG, ["no.such.key=1"], pretrained=card)
     assert run.checkpoint == card and run.log is None
     assert run.overview().loc[0, "architecture"] == "vit_tiny/16"
@@ -72,8 +72,8 @@ def test_a_taken_model_has_no_training_crops(tmp_path: Path) -> None:
 def test_a_taken_model_with_the_wrong_weights_stops_the_chapter(tmp_path: Path) -> None:
     save_official_weights(parity_cases()["vit_tiny_p16_4ch"], tmp_path)
     card = tmp_path / "hpa_vits16.yaml"
-    card.write_text("like: cell_dino_hpa_vitl16\narch: vit_small\nimg_size: 64\nweights: vit_tiny_p16_4ch.pth\n")
-    with pytest.raises(ValueError, match="has shape"):
+    card.write_text("like: cell_dino_hpa_vitl16_fov\narch: vit_small\nimg_size: 64\nweights: vit_tiny_p16_4ch.pth\n")
+    with pytest.raises(ValueError, match=r"holds a ViT of width 192 .*; hpa_vits16 is a ViT of width 384"):
         train_or_take(CONFIG, [], pretrained=card)
 
 

@@ -17,7 +17,7 @@ from celldino_utils.io import CELLPAINTING, HPA_KAGGLE, open_cells, open_fields,
 from celldino_utils.io.classes import HPA_KAGGLE_2018_CLASSES, SUBCELL_31_CLASSES
 from celldino_utils.io.datasets import sample_positions
 from celldino_utils.io.images import read_image
-from celldino_utils.models.released import find_released_weights, load_released_model
+from celldino_utils.models import find_released_weights, load_released_model
 from celldino_utils.synthetic.cellpainting import generate_cellpainting
 
 from ..models.released_fixtures import official_weights, parity_cases
@@ -25,10 +25,11 @@ from ..paper_layouts import (
     FIELD_SCALES,
     HPA_CELLS_CONFIG,
     HPA_FOV_CONFIG,
-    HPA_TINY_CARD,
+    HPA_TINY_SEEDS,
     LINCS_CONFIG,
     PLATEMAP_CSV,
     PROFILE_METADATA,
+    hpa_tiny_card,
     write_paper_shaped,
 )
 
@@ -157,12 +158,15 @@ def test_checkpoints_are_found_and_load_in_the_official_key_format(
     model = load_released_model("cell_dino_cp_vits8")
     with torch.no_grad():
         assert tuple(model(torch.zeros(1, 5, 128, 128)).shape) == (1, 384)
-    card_path = paper["cards"] / "cell_dino_hpa_vitt16.yaml"
-    assert card_path.read_text() == HPA_TINY_CARD
-    card = yaml.safe_load(card_path.read_text())
-    state = torch.load(paper["cards"] / card["weights"], map_location="cpu", weights_only=True)
-    expected = official_weights(parity_cases()["vit_tiny_p16_4ch"])
-    assert state.keys() == expected.keys() and all(torch.equal(state[k], v) for k, v in expected.items())
+    assert re.fullmatch(r"cell_dino_vits8_pretrain_cp-[0-9a-f]{8}\.pth", paper["checkpoints"].name)
+    for kind, seed in HPA_TINY_SEEDS.items():
+        card_path = paper["cards"] / f"cell_dino_hpa_vitt16_{kind}.yaml"
+        assert card_path.read_text() == hpa_tiny_card(kind)
+        card = yaml.safe_load(card_path.read_text())
+        assert card["like"] == f"cell_dino_hpa_vitl16_{kind}"
+        state = torch.load(paper["cards"] / card["weights"], map_location="cpu", weights_only=True)
+        expected = official_weights(parity_cases()["vit_tiny_p16_4ch"], seed=seed)
+        assert state.keys() == expected.keys() and all(torch.equal(state[k], v) for k, v in expected.items())
 
 
 def test_the_same_root_contents_are_written_byte_for_byte(paper: dict[str, Path], tmp_path: Path) -> None:

@@ -26,11 +26,14 @@ def parity_cases() -> dict[str, dict[str, Any]]:
     return {case["name"]: case for case in json.loads(FIXTURE.read_text())["cases"]}
 
 
-def official_weights(case: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The case's ``state_dict``: key ``i`` (sorted order) drawn from seed ``1000 + i``; norms and gammas near 1."""
+def official_weights(case: dict[str, Any], *, seed: int = 1000) -> dict[str, torch.Tensor]:
+    """The case's ``state_dict``: key ``i`` (sorted order) drawn from seed ``seed + i``; norms and gammas near 1.
+
+    The fixture's outputs were computed with the default ``seed``; another gives other weights of the same shapes.
+    """
     state = {}
     for i, (key, shape) in enumerate(case["state_dict_keys"]):
-        draw = torch.randn(shape, generator=torch.Generator().manual_seed(1000 + i))
+        draw = torch.randn(shape, generator=torch.Generator().manual_seed(seed + i))
         state[key] = 1 + 0.1 * draw if key.endswith(_UNIT_KEYS) else 0.02 * draw
     return state
 
@@ -41,9 +44,11 @@ def official_inputs(case: dict[str, Any], size: int) -> torch.Tensor:
 
 
 def case_model(case: dict[str, Any]) -> ReleasedModel:
-    """The registry entry of a released architecture, or an entry built from the case for the small ones."""
-    if case["name"] in RELEASED_MODELS:
-        return RELEASED_MODELS[case["name"]]
+    """The (first) registry entry a released architecture's official builder builds, or an entry built from the
+    case for the small ones."""
+    built = [model for model in RELEASED_MODELS.values() if model.hub_builder == case["name"]]
+    if built:
+        return built[0]
     return ReleasedModel(
         name=case["name"],
         arch=case["arch"],
@@ -55,12 +60,13 @@ def case_model(case: dict[str, Any]) -> ReleasedModel:
         training_data="parity fixture",
         source="tests/fixtures",
         licence="none",
-        file_name=f"{case['name']}.pth",
+        release_stems=(),
     )
 
 
-def save_official_weights(case: dict[str, Any], folder: Path) -> Path:
-    """Write the case's weights as a released checkpoint is written (a plain ``state_dict``)."""
+def save_official_weights(case: dict[str, Any], folder: Path, *, seed: int = 1000) -> Path:
+    """Write the case's weights (:func:`official_weights`) as a released checkpoint is written (a plain
+    ``state_dict``), to ``<folder>/<case name>.pth``."""
     path = folder / f"{case['name']}.pth"
-    torch.save(official_weights(case), path)
+    torch.save(official_weights(case, seed=seed), path)
     return path

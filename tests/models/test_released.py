@@ -40,7 +40,8 @@ def _state_of(model: torch.nn.Module, *, chunks: int = 4) -> dict[str, torch.Ten
 
 def test_every_paper_model_is_registered_with_its_architecture() -> None:
     expected = {
-        "cell_dino_hpa_vitl16": ("vit_large", 16, 224, 4, "all"),
+        "cell_dino_hpa_vitl16_cells": ("vit_large", 16, 224, 4, "all"),
+        "cell_dino_hpa_vitl16_fov": ("vit_large", 16, 224, 4, "all"),
         "cell_dino_hpa_vitl14": ("vit_large", 14, 518, 4, "all"),
         "cell_dino_cp_vits8": ("vit_small", 8, 128, 5, "all"),
         "channel_adaptive_dino_vitl16": ("vit_large", 16, 224, 1, "boc"),
@@ -51,19 +52,24 @@ def test_every_paper_model_is_registered_with_its_architecture() -> None:
         model = RELEASED_MODELS[name]
         assert (model.arch, model.patch_size, model.img_size, model.in_chans, model.channel_mode) == architecture
         assert len(model.channels) == (0 if model.channel_mode == "boc" else model.in_chans)
-        assert model.source.startswith("https://") and model.file_name.endswith(".pth")
+        assert model.source.startswith("https://") and model.release_stems and not model.weights_file
     assert RELEASED_MODELS["cell_dino_cp_vits8"].channels == ("DNA", "ER", "RNA", "AGP", "Mito")
     fits = released_models_table(n_channels=5).set_index("name")["fits 5 channels"]
     assert fits[fits].index.tolist() == ["cell_dino_cp_vits8", "channel_adaptive_dino_vitl16"]
+    hpa = [model for model in RELEASED_MODELS.values() if model.hub_builder == "cell_dino_hpa_vitl16"]
+    assert [model.name for model in hpa] == ["cell_dino_hpa_vitl16_cells", "cell_dino_hpa_vitl16_fov"]
+    assert "single cells" in hpa[0].training_data and "HPA-FoV" in hpa[1].training_data
 
 
-def test_training_scale_is_declared_only_where_the_release_states_it() -> None:
-    # HPA-FoV fields are 512 px; the other releases do not give the size of their training fields
+def test_training_scale_is_declared_only_for_the_hpa_vitl16_checkpoints() -> None:
+    # HPA-FoV fields are 512 px, and the single-cell checkpoint is taken at that scale; the other releases do not
+    # give the size of their training fields
+    hpa = ["cell_dino_hpa_vitl16_cells", "cell_dino_hpa_vitl16_fov"]
     declared = {name: model.field_px for name, model in RELEASED_MODELS.items()}
-    assert declared == {name: 512 if name == "cell_dino_hpa_vitl16" else None for name in RELEASED_MODELS}
+    assert declared == {name: 512 if name in hpa else None for name in RELEASED_MODELS}
     table = released_models_table().set_index("name")["field px"]
-    assert table["cell_dino_hpa_vitl16"] == 512 and table.drop("cell_dino_hpa_vitl16").isna().all()
-    assert checkpoint_architecture("cell_dino_hpa_vitl16")["field_px"] == 512
+    assert (table[hpa] == 512).all() and table.drop(hpa).isna().all()
+    assert checkpoint_architecture("cell_dino_hpa_vitl16_cells")["field_px"] == 512
     assert checkpoint_architecture("channel_adaptive_dino_vitl16")["field_px"] is None
 
 
@@ -78,10 +84,10 @@ def test_loading_is_frozen_and_accepts_chunked_or_plain_block_names(tmp_path: Pa
 
 
 def test_wrong_shaped_weights_name_the_first_mismatched_key_and_both_shapes(tmp_path: Path) -> None:
-    vits16 = build_backbone("vit_small", in_chans=5, img_size=128, patch_size=16, layerscale=1.0)
-    path = tmp_path / "vits16.pth"
-    torch.save(_state_of(vits16), path)
-    message = r"'pos_embed' has shape \(1, 65, 384\), the model expects \(1, 257, 384\) \(and 1 more: 'patch_embed"
+    vits8_64 = build_backbone("vit_small", in_chans=5, img_size=64, patch_size=8, layerscale=1.0)
+    path = tmp_path / "vits8_64.pth"
+    torch.save(_state_of(vits8_64), path)
+    message = r"'pos_embed' has shape \(1, 65, 384\), the model expects \(1, 257, 384\)$"
     with pytest.raises(ValueError, match=message):
         load_released_model("cell_dino_cp_vits8", weights=path)
 
@@ -99,10 +105,14 @@ def test_extra_and_missing_keys_are_named(tmp_path: Path) -> None:
 
 def test_missing_weights_say_which_model_and_where_to_request_them(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("CELLDINO_CHECKPOINTS", str(tmp_path))
-    expected = tmp_path / "released" / "cell_dino_hpa_vitl16.pth"
-    assert default_weights_path(RELEASED_MODELS["cell_dino_hpa_vitl16"]) == expected
-    with pytest.raises(FileNotFoundError, match=r"weights of cell_dino_hpa_vitl16 not found .*cell-dino-downloads"):
-        load_released_model("cell_dino_hpa_vitl16")
+    expected = tmp_path / "released" / "cell_dino_hpa_vitl16_fov.pth"
+    assert default_weights_path(RELEASED_MODELS["cell_dino_hpa_vitl16_fov"]) == expected
+    message = (
+        r"weights of cell_dino_hpa_vitl16_fov not found at .*released under cell_dino_hpa_vitl16_fov.pth, or as "
+        r"released: cell_dino_vitl16_pretrain_hpa_fov\[-<sha256 prefix>\].pth .*cell-dino-downloads"
+    )
+    with pytest.raises(FileNotFoundError, match=message):
+        load_released_model("cell_dino_hpa_vitl16_fov")
 
 
 def test_weights_are_read_without_unpickling_code(tmp_path: Path) -> None:

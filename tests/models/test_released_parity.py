@@ -55,7 +55,7 @@ def test_a_model_card_gives_the_official_embeddings_through_the_embedding_loader
     save_official_weights(case, tmp_path)
     card = tmp_path / "hpa_vitt16.yaml"
     card.write_text(
-        "like: cell_dino_hpa_vitl16\narch: vit_tiny\nimg_size: 64\nweights: vit_tiny_p16_4ch.pth\n"
+        "like: cell_dino_hpa_vitl16_fov\narch: vit_tiny\nimg_size: 64\nweights: vit_tiny_p16_4ch.pth\n"
         "training_data: parity-rule weights\n"
     )
     model, info = load_embedding_model(resolve_checkpoint(card), in_chans=4)
@@ -71,7 +71,7 @@ def test_a_model_card_gives_the_official_embeddings_through_the_embedding_loader
     [
         ("arch: vit_tiny\nweights: w.pth\n", r"lacks \['like'\]"),
         ("like: cell_dino_hpa_vitl99\nweights: w.pth\n", "is not a released model"),
-        ("like: cell_dino_hpa_vitl16\nweights: w.pth\nlayers: 3\n", r"unknown model card key\(s\) \['layers'\]"),
+        ("like: cell_dino_hpa_vitl16_fov\nweights: w.pth\nlayers: 3\n", r"unknown model card key\(s\) \['layers'\]"),
     ],
 )
 def test_a_wrong_model_card_is_refused_naming_the_key(card: str, message: str, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 from celldino_utils.runner.freshness import (
     expected_runs,
     fingerprint,
+    model_weights,
     notebook_paths,
     path_parameters,
     path_stamp,
@@ -72,6 +73,30 @@ def test_defaults_the_profile_leaves_name_paths_too(tmp_path: Path) -> None:
         tmp_path / "configs" / "train" / "x.yaml",
         Path("/elsewhere/b"),
     ]
+
+
+def test_the_weights_files_of_named_models_are_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CELLDINO_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    released = tmp_path / "checkpoints" / "released"
+    released.mkdir(parents=True)
+    (released / "cell_dino_vits8_pretrain_cp-37d20e9c.pth").write_bytes(b"weights")
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "small.yaml").write_text("like: cell_dino_hpa_vitl16_fov\nweights: small.pth\n")
+    (tmp_path / "train.yaml").write_text("optim:\n  epochs: 2\n")  # a YAML file that is no card
+    params = {
+        "pretrained": {"cellpainting": "cell_dino_cp_vits8", "hpa": "cards/small.yaml"},
+        "config": "train.yaml",
+        "plus_init": "dinov2_vits14",
+        "cell_line": "U2OS",
+    }
+    assert model_weights(params, tmp_path) == [
+        released / "cell_dino_vits8_pretrain_cp-37d20e9c.pth",
+        tmp_path / "cards" / "small.pth",
+        released / "dinov2_vits14.pth",  # not there yet: where it is to be saved
+    ]
+    stamps = fingerprint(_notebook(tmp_path / "n.ipynb", "x = 1"), params, root=tmp_path)["inputs"]
+    assert stamps["checkpoints/released/cell_dino_vits8_pretrain_cp-37d20e9c.pth"].startswith("size=7 ")
+    assert stamps["cards/small.pth"] == stamps["checkpoints/released/dinov2_vits14.pth"] == "missing"
 
 
 def _package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from celldino_utils.cli import main
-from celldino_utils.models import RELEASED_MODELS, get_released_model
+from celldino_utils.models import RELEASED_MODELS, RETIRED_NAMES, get_released_model
 from celldino_utils.runner import MissingInputs, run_series
 
 from ..conftest import ROOT
@@ -92,14 +92,18 @@ def test_a_model_input_is_found_at_its_default_path(tmp_path: Path, monkeypatch:
         run_series("p", root=root)
     model = get_released_model("cell_dino_cp_vits8")  # no source in the profile: the registry's is given
     assert [str(m) for m in raised.value.missing] == [
-        f"missing: cp: model cell_dino_cp_vits8, weights file {checkpoints}/released/cell_dino_cp_vits8.pth "
-        f"(Cell-DINO Cell Painting ViT-S/8); get it from {model.source} ({model.licence})"
+        f"missing: cp: model cell_dino_cp_vits8, weights file in {checkpoints}/released: cell_dino_cp_vits8.pth, "
+        "or as released: cell_dino_vits8_pretrain_cp[-<sha256 prefix>].pth (Cell-DINO Cell Painting ViT-S/8); "
+        f"get it from {model.source} ({model.licence})"
     ]
     assert model.source.startswith("https://ai.meta.com/") and model.licence.startswith("FAIR Noncommercial")
     (checkpoints / "released").mkdir(parents=True)
-    (checkpoints / "released" / "cell_dino_cp_vits8.pth").write_bytes(b"weights")
+    (checkpoints / "released" / "cell_dino_vits8_pretrain_cp-37d20e9c.pth").write_bytes(b"weights")
     assert main(["run", "--profile", "p", "--root", str(root), "--check"]) == 0
     assert not (root / "ran.txt").exists()
+    (checkpoints / "released" / "cell_dino_cp_vits8.pth").write_bytes(b"weights")
+    with pytest.raises(MissingInputs, match=r"invalid: cp: weights of cell_dino_cp_vits8: 2 files in .* are named"):
+        run_series("p", root=root)
 
 
 def test_the_default_weights_path_is_under_the_project_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,7 +113,7 @@ def test_the_default_weights_path_is_under_the_project_run(tmp_path: Path, monke
     sources = {"vits": {"model": "dinov2_vits14", "what": "DINOv2 ViT-S/14", "source": "DINOv2"}}
     root = _project(tmp_path / "project", sources)
     weights = root / "data" / "checkpoints" / "released" / "dinov2_vits14_pretrain.pth"
-    with pytest.raises(MissingInputs, match=re.escape(f"model dinov2_vits14, weights file {weights} ")):
+    with pytest.raises(MissingInputs, match=re.escape(f"model dinov2_vits14, weights file in {weights.parent}: ")):
         run_series("p", root=root)
     weights.parent.mkdir(parents=True)
     weights.write_bytes(b"weights")
@@ -124,6 +128,7 @@ def test_model_inputs_with_a_weights_file_or_an_unknown_name(
         "vits": {"model": "dinov2_vits14", "weights": "real/dinov2.pth", "what": "DINOv2 ViT-S/14", "source": "DINOv2"},
         "vitl": {"model": "dinov2_vitl14", "weights": "real/fov/field.tif", "what": "stand-in", "source": "here"},
         "huge": {"model": "cell_dino_huge", "what": "a model nobody released"},
+        "hpa": {"model": "cell_dino_hpa_vitl16", "what": "the HPA ViT-L/16 by its builder's name"},
     }
     root = _project(tmp_path, sources)
     assert main(["run", "--profile", "p", "--root", str(root), "--check"]) == 2
@@ -131,6 +136,7 @@ def test_model_inputs_with_a_weights_file_or_an_unknown_name(
         f"missing: vits: model dinov2_vits14, weights file {root / 'real' / 'dinov2.pth'} (DINOv2 ViT-S/14); "
         "get it from DINOv2",
         f"invalid: huge: unknown model 'cell_dino_huge'; known: {sorted(RELEASED_MODELS)}, or a model card's path",
+        f"invalid: hpa: released model 'cell_dino_hpa_vitl16' is {RETIRED_NAMES['cell_dino_hpa_vitl16']}",
     ]
 
 
@@ -152,6 +158,7 @@ def test_the_paper_profile_without_its_data_lists_every_input_and_its_source(
     head, *lines = capsys.readouterr().err.splitlines()
     assert re.search(r"(\d+) of its \1 inputs missing", head) and "no notebook was executed" in head
     names = {line.split(": ")[1] for line in lines}
-    assert {"hpa_fov", "hpa_cells_splits", "lincs_images", "lincs_profiles", "hpa_model", "cellpainting_model"} <= names
+    expected = {"hpa_fov", "hpa_cells_splits", "lincs_images", "lincs_profiles", "cellpainting_model"}
+    assert expected | {"hpa_cells_model", "hpa_fov_model"} <= names, "each HPA checkpoint is listed"
     assert all(line.startswith("missing: ") and "; get it from " in line for line in lines)
     assert not list(tmp_path.iterdir()), "the check writes nothing"

@@ -83,7 +83,7 @@ def test_kept_backbones_are_the_teacher_of_their_step_and_a_new_run_replaces_the
     torch.testing.assert_close(torch.load(backbones[2], weights_only=True)[key], step_2[key])
     _train(tiny_fields, out, "train.epoch_length=3", "train.batch_size_per_gpu=2", "train.resume=false")
     assert list(training_backbones(out / BACKBONE_NAME)) == [3]  # another run: the old ones are gone
-    assert training_backbones("cell_dino_hpa_vitl16") == {} == training_backbones(tmp_path / "missing.pth")
+    assert training_backbones("cell_dino_hpa_vitl16_fov") == {} == training_backbones(tmp_path / "missing.pth")
 
 
 def test_resolve_config_sets_derived_keys(tiny_fields: TinyFields) -> None:
