@@ -24,7 +24,7 @@ import torch
 import yaml
 
 from celldino_utils.config.paths import project_root
-from celldino_utils.io.channels import CELLPAINTING, HPA_FOV
+from celldino_utils.io.channels import HPA_FOV
 from celldino_utils.models.backbone import ViTBackbone, build_backbone
 
 #: Environment variable of the checkpoints folder; released weights are looked up in its ``released/`` folder.
@@ -95,6 +95,9 @@ class ReleasedModel:
 
 
 _HPA_CHANNELS = HPA_FOV.channels
+#: The Cell Painting model's input order: DeepProfiler's, as its preprocessing was (the Cell Painting reader
+#: stacks the same stains in another order; embedding maps them by name).
+_DEEPPROFILER_CHANNELS = ("DNA", "RNA", "ER", "AGP", "Mito")
 RELEASED_MODELS: dict[str, ReleasedModel] = {
     model.name: model
     for model in (
@@ -109,7 +112,7 @@ RELEASED_MODELS: dict[str, ReleasedModel] = {
             CELL_DINO_FORM, CELL_DINO_LICENCE, "cell_dino_hpa_vitl14.pth",
         ),
         ReleasedModel(
-            "cell_dino_cp_vits8", "vit_small", 8, 128, 5, "all", CELLPAINTING.channels,
+            "cell_dino_cp_vits8", "vit_small", 8, 128, 5, "all", _DEEPPROFILER_CHANNELS,
             "Cell Painting single cells (the combined Cell Painting data set); 128 px crops",
             CELL_DINO_FORM, CELL_DINO_LICENCE, "cell_dino_cp_vits8.pth",
         ),
