@@ -12,7 +12,7 @@ import torch
 from celldino_utils.augment import resize_shorter_side, self_normalize
 from celldino_utils.cli import main
 from celldino_utils.embed import load_embedding_model
-from celldino_utils.io import HPA_KAGGLE, open_cells, open_fields, read_profiles
+from celldino_utils.io import HPA_KAGGLE, open_cells, open_fields, read_profiles, read_provenance
 from celldino_utils.io import datasets as datasets_module
 from celldino_utils.models import TokenFeatures, build_backbone, load_released_model
 from celldino_utils.synthetic import generate_hpa, hpa_preset
@@ -224,3 +224,15 @@ def test_read_options_reach_the_reader_and_unknown_ones_are_named(tmp_path: Path
     assert (
         "hpa-fov: unknown read option(s) ['labels']; the hpa-fov reader takes ['labels_csv'" in capsys.readouterr().err
     )
+
+
+def test_channels_option_names_the_order_of_a_checkpoint_without_config(
+    cellpainting_dir: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "x.parquet"
+    command = ["embed", "--format", "cellpainting", "--data-dir", str(cellpainting_dir), "--level", "cell"]
+    command += ["--crop-size", "16", "--out", str(out), *RANDOM_VIT, "--channels"]
+    assert main([*command, "DNA", "RNA", "ER", "AGP", "Mito"]) == 0
+    assert read_provenance(out)["channels"] == ["DNA", "RNA", "ER", "AGP", "Mito"]
+    assert main([*command, "DNA", "RNA", "ER", "Actin", "Mito"]) == 2
+    assert "missing ['Actin'], extra ['AGP']" in capsys.readouterr().err
