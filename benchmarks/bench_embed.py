@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 from celldino_utils.augment import EvalTransform
-from celldino_utils.embed import embed_data, load_embedding_model
+from celldino_utils.embed import embed_data, feed_order, load_embedding_model
 from celldino_utils.embed.extract import TransformedDataset
 from celldino_utils.io import get_layout, open_fields
 from celldino_utils.train import load_train_config
@@ -45,9 +45,9 @@ def main(argv: list[str] | None = None) -> None:
         "channel_mode": cfg.student.channel_mode,
         "img_size": cfg.crops.global_crops_size,
     }
-    layout = get_layout(args.format)
-    model, _ = load_embedding_model(args.checkpoint, in_chans=layout.n_channels, **architecture)
-    fields = Subset(open_fields(args.format, args.data_dir), range(args.images))
+    channels = feed_order(args.checkpoint, get_layout(args.format).channels, architecture=architecture)
+    model, _ = load_embedding_model(args.checkpoint, data_channels=channels, **architecture)
+    fields = Subset(open_fields(args.format, args.data_dir, channels=channels), range(args.images))
     loader = DataLoader(TransformedDataset(fields, EvalTransform()), batch_size=args.batch_size)
     batches = list(loader)
     pipeline, bare = [], []

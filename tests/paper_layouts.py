@@ -29,7 +29,8 @@ from celldino_utils.io.files import (
     MASK_DIR,
     NUCLEUS_MASK_SUFFIX,
 )
-from celldino_utils.models import RELEASED_MODELS, sha256_of
+from celldino_utils.io.provenance import file_sha256
+from celldino_utils.models import RELEASED_MODELS
 from celldino_utils.synthetic.cellpainting import cellpainting_preset, generate_cellpainting
 from celldino_utils.synthetic.hpa import generate_hpa, hpa_preset
 
@@ -285,7 +286,7 @@ def _write_checkpoints(out: Path) -> tuple[Path, Path]:
     cases = parity_cases()
     saved = save_official_weights(cases["cell_dino_cp_vits8"], released)
     stem = RELEASED_MODELS["cell_dino_cp_vits8"].release_stems[0]
-    weights = saved.replace(released / f"{stem}-{sha256_of(saved)[:HASH_PREFIX_DIGITS]}.pth")
+    weights = saved.replace(released / f"{stem}-{file_sha256(saved)[:HASH_PREFIX_DIGITS]}.pth")
     for kind, seed in HPA_TINY_SEEDS.items():
         tiny = save_official_weights(cases["vit_tiny_p16_4ch"], cards, seed=seed)
         tiny.replace(cards / f"cell_dino_hpa_vitt16_{kind}.pth")

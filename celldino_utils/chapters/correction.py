@@ -2,7 +2,8 @@
 
 Inputs and outputs follow :func:`celldino_utils.io.profiles.profile_path`: ``hpa_fov_<features>.parquet``
 and ``cp_cell_<features>.parquet`` in the embeddings folder; ``hpa_fov_<features>_harmony.parquet``,
-``cp_well_<features>_none.parquet`` and ``cp_well_<features>_sphering.parquet`` in the profiles folder.
+``cp_well_<features>_none.parquet`` and ``cp_well_<features>_sphering.parquet`` in the profiles folder. Each
+output keeps the provenance record of the embeddings it was made from (model, weights SHA-256, channels fed).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from celldino_utils.correct.profiling import aggregate_wells
 from celldino_utils.correct.registry import correct
 from celldino_utils.evaluate.batch_metrics import batch_metric_table, knn_score
 from celldino_utils.io.profiles import profile_path, read_profiles, write_profiles
+from celldino_utils.io.provenance import PROVENANCE_ATTR
 
 
 def correct_hpa_fields(
@@ -44,7 +46,9 @@ def correct_hpa_fields(
         raw = read_profiles(profile_path(embeddings_dir, dataset="hpa", level="fov", features=name))
         corrected = correct(raw, method="harmony", batch_col=batch_col, **harmony_options)
         write_profiles(
-            corrected, profile_path(profiles_dir, dataset="hpa", level="fov", features=name, correction="harmony")
+            corrected,
+            profile_path(profiles_dir, dataset="hpa", level="fov", features=name, correction="harmony"),
+            provenance=raw.attrs.get(PROVENANCE_ATTR),
         )
         metrics[name] = batch_metric_table(
             {"none": raw, "harmony": corrected},
@@ -116,7 +120,7 @@ def correct_cellpainting_wells(
         wells, sphered = sphered_wells(cells, control_query=control_query, **sphering_options)
         for correction, table in (("none", wells), ("sphering", sphered)):
             path = profile_path(profiles_dir, dataset="cp", level="well", features=name, correction=correction)
-            write_profiles(table, path)
+            write_profiles(table, path, provenance=cells.attrs.get(PROVENANCE_ATTR))
         metrics[name] = batch_metric_table(
             {"none": wells, "sphering": sphered},
             label_col=label_col,

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from celldino_utils.chapters.embedding import EmbedJob, embed_suite
-from celldino_utils.embed.model import RANDOM_INIT, load_embedding_model, random_init_twin
+from celldino_utils.embed.model import RANDOM_INIT, feed_order, load_embedding_model, random_init_twin
 from celldino_utils.evaluate.finetune import heldout_finetune_f1
 from celldino_utils.evaluate.linear_probe import heldout_probe_f1
 from celldino_utils.io import get_layout
@@ -176,13 +176,12 @@ def supervised_reference(
     steps = max(run_steps, default=0) if steps is None else steps
     if steps == 0:
         return pd.DataFrame(columns=list(CURVE_COLUMNS))
-    layout = get_layout(job.format)
-    backbone, info = load_embedding_model(
-        RANDOM_INIT, in_chans=layout.n_channels, seed=seed, **random_init_twin(job.checkpoint)
-    )
+    twin = random_init_twin(job.checkpoint)
+    channels = feed_order(RANDOM_INIT, get_layout(job.format).channels, architecture=twin)
+    backbone, info = load_embedding_model(RANDOM_INIT, data_channels=channels, seed=seed, **twin)
     data = open_images(
         job.format, job.data_dir, level=job.level, crop_size=job.crop_size, field_px=info.get("field_px"),
-        **job.read_options,
+        channels=channels, **job.read_options,
     )  # fmt: skip
     result = heldout_finetune_f1(
         backbone, data, label_col=label_col, group_col=group_col, steps=steps, query=query, seed=seed, **options

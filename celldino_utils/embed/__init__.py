@@ -7,6 +7,7 @@ from celldino_utils.embed.extract import embed_batches, embed_to_parquet
 from celldino_utils.embed.model import (
     RANDOM_INIT,
     checkpoint_architecture,
+    feed_order,
     load_embedding_model,
     random_init_twin,
     resolve_checkpoint,
@@ -20,6 +21,7 @@ __all__ = [
     "embed_batches",
     "embed_data",
     "embed_to_parquet",
+    "feed_order",
     "load_embedding_model",
     "random_init_twin",
     "resolve_checkpoint",

@@ -1,7 +1,9 @@
 """``celldino embed``: fields of view or single cells of a data set into a Parquet profile file.
 
 ``--model NAME --weights FILE`` embeds with a released model (its architecture comes from the name);
-``--checkpoint FILE`` with a checkpoint of our training.
+``--checkpoint FILE`` with a checkpoint of our training. The data's channels are fed by name in the order
+the model takes them (the registry's, or those its training recorded); the output file's footer records the
+model, the SHA-256 of its weights file and that order.
 
 Images are embedded at the model's training scale (fields resized so that their shorter side is the
 ``field_px`` the model was trained at; ``--crop-size`` counted in pixels of that scale), unless
@@ -80,6 +82,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             f"--{key}", type=kind, default=None, help="architecture of a --checkpoint without config.yaml"
         )
+    parser.add_argument(
+        "--channels",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="channel names in the order a --checkpoint without config.yaml takes them (default: the data's order)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         "channel_mode": args.channel_mode,
         "img_size": args.img_size,
         "layerscale": args.layerscale,
+        "channels": None if args.channels is None else tuple(args.channels),
     }
     out = embed_data(
         args.format,

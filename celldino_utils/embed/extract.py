@@ -9,9 +9,11 @@ and rank 0 streams all shards into ``out`` once every rank is done, one shard in
 
 from __future__ import annotations
 
+import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,7 @@ from tqdm import tqdm
 
 from celldino_utils.config.device import default_precision, precision_context
 from celldino_utils.io.profiles import to_profiles, write_profiles
+from celldino_utils.io.provenance import encode_provenance, read_provenance
 
 #: Size of the row groups of a joined embedding file (Arrow bytes): large enough that the Parquet
 #: writer's per-row-group metadata stays small, small enough to hold one in memory.
@@ -140,11 +143,14 @@ def embed_to_parquet(
     world_size: int = 1,
     barrier: Callable[[], None] | None = None,
     progress: bool = True,
+    provenance: Mapping[str, Any] | None = None,
     **embed_options: object,
 ) -> Path | None:
     """Embed ``dataset`` shard by shard into ``out`` (Parquet: ``metadata`` columns, then ``emb_*`` features).
 
-    Shards already on disk are skipped, so an interrupted run resumes without losing or duplicating rows.
+    Shards already on disk are skipped, so an interrupted run resumes without losing or duplicating rows;
+    ``provenance`` (the model, its weights and the channels fed) goes into every shard's footer and ``out``'s,
+    and a shard left by a run with another record (another model or weights file) is refused, not joined.
 
     Returns
     -------
@@ -161,17 +167,29 @@ def embed_to_parquet(
     for k in tqdm(mine, desc=f"shards (rank {rank})", disable=not progress):
         path = folder / f"part-{k:05d}.parquet"
         if path.exists():
+            _check_resumed(path, dict(provenance or {}))
             continue
         rows = shards[k]
         features = embed_batches(Subset(dataset, list(rows)), model, **embed_options)
         partial = folder / f".part-{k:05d}.parquet.tmp"
-        write_profiles(to_profiles(metadata.iloc[rows.start : rows.stop], features), partial)
+        write_profiles(to_profiles(metadata.iloc[rows.start : rows.stop], features), partial, provenance=provenance)
         partial.rename(path)
     if barrier is not None:
         barrier()
     if rank != 0:
         return None
     return join_shards(folder, len(shards), out)
+
+
+def _check_resumed(shard: Path, provenance: dict[str, Any]) -> None:
+    """Raise ValueError naming ``shard`` if a run with another provenance record wrote it."""
+    recorded = read_provenance(shard)
+    if recorded != json.loads(encode_provenance(provenance)):
+        differ = sorted(key for key in {*recorded, *provenance} if recorded.get(key) != provenance.get(key))
+        raise ValueError(
+            f"{shard}: left by an earlier run of another model or data ({', '.join(differ)} differ: "
+            f"{ {key: recorded.get(key) for key in differ} }); remove {shard.parent} to embed from the start"
+        )
 
 
 def join_shards(folder: Path, n_shards: int, out: Path, *, row_group_bytes: int = ROW_GROUP_BYTES) -> Path:

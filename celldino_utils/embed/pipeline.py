@@ -13,12 +13,14 @@ from torch.utils.data import Subset
 from celldino_utils.augment import EvalTransform
 from celldino_utils.config.distributed import barrier, init_distributed
 from celldino_utils.embed.extract import embed_to_parquet
-from celldino_utils.embed.model import load_embedding_model
+from celldino_utils.embed.model import feed_order, load_embedding_model
 from celldino_utils.embed.scale import scale_note
 from celldino_utils.io import get_layout
 from celldino_utils.io.datasets import LEVELS, CellDataset, FieldDataset, field_sizes, open_images, sample_positions
 from celldino_utils.models import TokenFeatures
 
+#: What an embedding file records of the model that made it (:func:`celldino_utils.io.provenance.read_provenance`).
+PROVENANCE_KEYS = ("model", "weights", "weights_sha256", "channels", "channel_mode")
 #: Fields whose image headers are read to say the scale of an embedding (spread over the data set).
 NOTE_SAMPLE = 256
 
@@ -50,6 +52,10 @@ def embed_data(
     report: Callable[[str], None] | None = None,
 ) -> Path | None:
     """Embed fields (``level="fov"``) or single cells (``level="cell"``) of a data set, at the model's training scale.
+
+    The data's channels are fed by name, in the order the model takes them (:func:`feed_order`: the
+    registry's or model card's ``channels``, those our training recorded, or any for a bag of channels);
+    a model that takes other channels than the data have is refused before anything is read.
 
     The training scale is ``field_px``, the shorter side of the fields the model was trained on (recorded
     in our ``config.yaml`` at training time, declared by the released-model registry, or passed in
@@ -85,7 +91,8 @@ def embed_data(
         or the class tokens of the last ``n_last_blocks`` blocks followed by the mean patch token.
     architecture
         ``arch``, ``patch_size``, ``channel_mode``, ``img_size``, ``layerscale`` (and ``field_px``, the
-        training scale, when known) for a checkpoint without our ``config.yaml`` beside it.
+        training scale, and ``channels``, the names it takes in order, when known) for a checkpoint without our
+        ``config.yaml`` beside it; without ``channels`` it is fed the data's channels in the format's order.
     limit
         Embed only the first ``limit`` fields or cells (a quick look, a benchmark); None for all.
     report
@@ -95,20 +102,23 @@ def embed_data(
     Returns
     -------
     pathlib.Path or None
-        ``out`` (Parquet: every ``Metadata_*`` column of the source, then ``emb_*``); None on ranks > 0.
+        ``out`` (Parquet: every ``Metadata_*`` column of the source, then ``emb_*``; its footer records
+        :data:`PROVENANCE_KEYS` of the model, the data's ``format`` and ``level``); None on ranks > 0.
     """
     if level not in LEVELS:
         raise ValueError(f"level: unknown level {level!r}; choose one of {list(LEVELS)}")
     read_options = read_options or {}
-    layout = get_layout(format)
+    channels = feed_order(checkpoint, get_layout(format).channels, architecture=architecture)
     ctx = init_distributed(device)
     backbone, info = load_embedding_model(
-        checkpoint, in_chans=layout.n_channels, seed=seed, weights=weights, **(architecture or {})
+        checkpoint, data_channels=channels, seed=seed, weights=weights, **(architecture or {})
     )
     model = TokenFeatures(backbone, recipe=feature_recipe, n_last_blocks=n_last_blocks)
     field_px = info.get("field_px")
     scale = None if native_size else field_px
-    dataset = open_images(format, data_dir, level=level, crop_size=crop_size, field_px=scale, **read_options)
+    dataset = open_images(
+        format, data_dir, level=level, crop_size=crop_size, field_px=scale, channels=channels, **read_options
+    )
     side = (scale if resize_size is None else resize_size) if level == "fov" else resize_size
     if report is not None and ctx.is_main:
         options = {"field_px": field_px, "native_size": native_size, "resize_size": resize_size, "crop_size": crop_size}
@@ -130,6 +140,7 @@ def embed_data(
         batch_size=batch_size,
         num_workers=num_workers,
         device=ctx.device,
+        provenance={**{key: info[key] for key in PROVENANCE_KEYS}, "format": format, "level": level},
     )
 
 

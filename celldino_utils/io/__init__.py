@@ -13,6 +13,7 @@ from celldino_utils.io.profiles import (
     to_profiles,
     write_profiles,
 )
+from celldino_utils.io.provenance import provenance_text, read_provenance
 from celldino_utils.io.published import lincs_dose_recode, read_profile_table, read_published
 
 # The datasets import torch; they load on first use so that data generation and table code stay light.
@@ -57,8 +58,10 @@ __all__ = [
     "open_fields",
     "open_images",
     "read_index",
+    "provenance_text",
     "read_profiles",
     "read_profile_table",
+    "read_provenance",
     "read_published",
     "to_profiles",
     "write_profiles",

@@ -6,6 +6,11 @@ names carry the channel (HPA ``{Id}_green.png``) the order is checked on each
 read; where a table names the file of each channel (Cell Painting
 ``load_data.csv``, whose files are named by the instrument), only that table's
 columns say which file is which stain.
+
+A model takes channels by name, in its own order (:meth:`ChannelLayout.reordered` puts a reader's
+channels in it); the order declared here is only the order a reader stacks them in. Runs of our training
+record the names they were fed; a run from before they were recorded is taken to have been fed its format's
+order below, so these orders are never changed.
 """
 
 from __future__ import annotations
@@ -52,12 +57,60 @@ class ChannelLayout:
     def n_channels(self) -> int:
         return len(self.channels)
 
+    def reordered(self, channels: tuple[str, ...] | list[str]) -> ChannelLayout:
+        """This layout with its channels (and file tags, and protein index) in the order ``channels``.
+
+        Raises
+        ------
+        ValueError
+            Unless ``channels`` holds each of this layout's channels once (naming what is missing or extra).
+        """
+        positions = channel_positions(self.channels, channels, source=f"{self.format} data")
+        protein = None if self.protein_index is None else positions.index(self.protein_index)
+        return ChannelLayout(
+            format=self.format,
+            channels=tuple(self.channels[i] for i in positions),
+            file_tags=tuple(self.file_tags[i] for i in positions),
+            protein_index=protein,
+            tagged_by=self.tagged_by,
+        )
+
     def check_order(self, names: list[str] | tuple[str, ...], *, source: str) -> None:
         """Raise ValueError naming ``source`` unless ``names`` is exactly this layout's channel order."""
         if tuple(names) != self.channels:
             raise ValueError(
                 f"{source}: channels {list(names)} do not match the {self.format} order {list(self.channels)}"
             )
+
+
+def channel_positions(
+    available: tuple[str, ...] | list[str], wanted: tuple[str, ...] | list[str], *, source: str
+) -> tuple[int, ...]:
+    """Where each channel of ``wanted`` is in ``available``: ``available[positions[k]] == wanted[k]``.
+
+    Parameters
+    ----------
+    available
+        The data's channel names, in the order they come.
+    wanted
+        The names a model takes, in its input order: the same names, each once.
+    source
+        Names the data in the error message.
+
+    Raises
+    ------
+    ValueError
+        Naming the channels the data lack, those they have beyond the wanted ones, and any name twice.
+    """
+    problems = {
+        "missing": [name for name in wanted if name not in available],
+        "extra": [name for name in available if name not in wanted],
+        "twice": sorted({name for name in wanted if list(wanted).count(name) > 1}),
+    }
+    if any(problems.values()):
+        found = ", ".join(f"{label} {names}" for label, names in problems.items() if names)
+        raise ValueError(f"{source}: channels {list(available)} cannot be fed as {list(wanted)}: {found}")
+    return tuple(list(available).index(name) for name in wanted)
 
 
 #: HPA Kaggle layout, one 8-bit PNG per channel: ``{Id}_red.png`` ... ``{Id}_yellow.png``.

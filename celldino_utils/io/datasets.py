@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from celldino_utils.io.cellpainting import CENTRE_COLUMNS, SITE_KEYS, read_cellpainting, read_nucleus_centres
-from celldino_utils.io.channels import ChannelLayout, get_layout
+from celldino_utils.io.channels import ChannelLayout, channel_positions, get_layout
 from celldino_utils.io.crops import cell_centres, crop_around, crop_cell, native_crop_side, resize_crop
 from celldino_utils.io.files import CELL_MASK_SUFFIX, MASK_DIR, NUCLEI_CSV
 from celldino_utils.io.hpa import PATHS_COLUMN, read_hpa_fov, read_hpa_kaggle
@@ -100,6 +100,16 @@ def _channel_of(path: Path, layout: ChannelLayout) -> str:
 class FieldDataset(Dataset):
     """Fields of view: item ``i`` is a float32 tensor ``(C, H, W)`` in [0, 1].
 
+    Parameters
+    ----------
+    index
+        One row per field: ``Metadata_*`` columns and ``_paths`` (files in ``layout`` order).
+    layout
+        The format's channel layout: the order its reader stacks channels in.
+    channels
+        The channel names in the order the items hold them (a model's order,
+        :meth:`ChannelLayout.reordered`); None: ``layout`` order.
+
     Attributes
     ----------
     layout : ChannelLayout
@@ -108,30 +118,40 @@ class FieldDataset(Dataset):
         One row per field, ``Metadata_*`` columns only.
     """
 
-    def __init__(self, index: pd.DataFrame, *, layout: ChannelLayout) -> None:
-        self.layout = layout
+    def __init__(
+        self, index: pd.DataFrame, *, layout: ChannelLayout, channels: tuple[str, ...] | list[str] | None = None
+    ) -> None:
+        self.layout = layout if channels is None else layout.reordered(channels)
         self.metadata = index.drop(columns=[PATHS_COLUMN]).reset_index(drop=True)
         self._paths = list(index[PATHS_COLUMN])
+        self._read_layout = layout
+        positions = channel_positions(layout.channels, self.layout.channels, source=layout.format)
+        self._positions = None if positions == tuple(range(layout.n_channels)) else list(positions)
 
     def __len__(self) -> int:
         return len(self._paths)
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        return torch.from_numpy(load_field(self._paths[i], layout=self.layout))
+        image = load_field(self._paths[i], layout=self._read_layout)
+        return torch.from_numpy(image if self._positions is None else image[self._positions])
 
     def field_size(self, i: int) -> tuple[int, int]:
         """``(height, width)`` of field ``i``, from its image header (no pixels read)."""
-        return field_size(self._paths[i], layout=self.layout)
+        return field_size(self._paths[i], layout=self._read_layout)
 
 
-def open_fields(format: str, data_dir: str | Path, **options: object) -> FieldDataset:
+def open_fields(
+    format: str, data_dir: str | Path, *, channels: tuple[str, ...] | list[str] | None = None, **options: object
+) -> FieldDataset:
     """Open the fields of view of a data set (``hpa-kaggle``, ``hpa-fov``, ``cellpainting`` or ``photographs``).
 
-    ``options`` go to the format's index reader, e.g. ``platemap_csv`` or ``channel_map`` for
-    Cell Painting (:func:`~celldino_utils.io.cellpainting.read_cellpainting`). The first field's files are
-    decoded at once (:func:`_check_first_field`), so a file that cannot be read is named before any run starts.
+    ``channels`` gives the order of the items' channels by name (each of the format's channels once; a model's
+    order); None keeps the format's order. ``options`` go to the format's index reader, e.g. ``platemap_csv``
+    or ``channel_map`` for Cell Painting (:func:`~celldino_utils.io.cellpainting.read_cellpainting`). The first
+    field's files are decoded at once (:func:`_check_first_field`), so a file that cannot be read is named before
+    any run starts.
     """
-    fields = FieldDataset(read_index(format, data_dir, **options), layout=get_layout(format))
+    fields = FieldDataset(read_index(format, data_dir, **options), layout=get_layout(format), channels=channels)
     _check_first_field(fields, source=f"{format} data set {data_dir}")
     return fields
 
@@ -149,7 +169,7 @@ def _check_first_field(fields: FieldDataset, *, source: str) -> None:
     """
     if len(fields) == 0:
         return
-    layout, paths = fields.layout, fields._paths[0]
+    layout, paths = fields._read_layout, fields._paths[0]
     for k, path in enumerate(paths):
         per_channel = len(paths) == layout.n_channels
         channel = f"channel {layout.channels[k]}" if per_channel else f"channels {', '.join(layout.channels)}"
@@ -242,6 +262,7 @@ def open_cells(
 
     ``crop_size`` is the side of every crop; with ``field_px`` it counts pixels at the scale of fields whose
     shorter side is ``field_px`` (a model's training scale, see :class:`CellDataset`), else native pixels.
+    ``options`` go to :func:`open_fields` (``channels``, and the options of the format's index reader).
     """
     if crop_size < 8:
         raise ValueError(f"crop_size must be at least 8 pixels, got {crop_size}")
@@ -276,7 +297,7 @@ def open_images(
     """The fields of ``data_dir`` (``level="fov"``), or its single cells (``level="cell"``, see :func:`open_cells`).
 
     ``crop_size`` and ``field_px`` are the single-cell options of :func:`open_cells` (ignored for fields);
-    ``options`` go to the format's index reader.
+    ``options`` go to :func:`open_fields` (``channels``, and the options of the format's index reader).
 
     Raises
     ------

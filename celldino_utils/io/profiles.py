@@ -8,11 +8,16 @@ columns that do exist), the parameter or the query. Columns are picked by prefix
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from celldino_utils.io.provenance import PROVENANCE_ATTR, PROVENANCE_KEY, decode_provenance, encode_provenance
 
 METADATA_PREFIX = "Metadata_"
 #: Negative-control wells (DMSO) of Cell Painting profiles: the rows sphering is fitted on and Table D leaves out.
@@ -100,23 +105,36 @@ def check_profiles(profiles: pd.DataFrame, *, source: str, require: list[str] | 
         raise ValueError(f"{source}: {bad_rows} row(s) hold NaN or infinite features, in column(s) {bad_cols[:5]}")
 
 
-def write_profiles(profiles: pd.DataFrame, path: str | Path) -> Path:
-    """Write a profile table to Parquet, metadata columns first."""
+def write_profiles(profiles: pd.DataFrame, path: str | Path, *, provenance: Mapping[str, Any] | None = None) -> Path:
+    """Write a profile table to Parquet, metadata columns first.
+
+    ``provenance`` (plain JSON values: the model, its weights file and SHA-256, the channels fed; see
+    :func:`celldino_utils.io.provenance.read_provenance`) goes into the file's footer, not its columns.
+    """
     path = Path(path)
     check_profiles(profiles, source=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     ordered = profiles[metadata_columns(profiles) + feature_columns(profiles)]
-    ordered.to_parquet(path, index=False)
+    table = pa.Table.from_pandas(ordered, preserve_index=False)
+    if provenance:
+        table = table.replace_schema_metadata({**table.schema.metadata, PROVENANCE_KEY: encode_provenance(provenance)})
+    pq.write_table(table, path)
     return path
 
 
 def read_profiles(path: str | Path, *, require: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a profile table written by :func:`write_profiles` (or any table in the same schema)."""
+    """Read a profile table written by :func:`write_profiles` (or any table in the same schema).
+
+    Its provenance record, when the file has one, is in ``attrs["provenance"]`` of the table returned.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"profile file not found: {path}")
     profiles = pd.read_parquet(path)
     check_profiles(profiles, source=str(path), require=require)
+    provenance = decode_provenance(pq.read_schema(path).metadata)
+    if provenance:
+        profiles.attrs[PROVENANCE_ATTR] = provenance
     return profiles
 
 

@@ -13,7 +13,6 @@ from celldino_utils.models.release_files import (
     released_folder,
     released_models_table,
     released_weights_file,
-    sha256_of,
 )
 from celldino_utils.models.release_load import (
     Architecture,
@@ -63,6 +62,5 @@ __all__ = [
     "released_folder",
     "released_models_table",
     "released_weights_file",
-    "sha256_of",
     "state_architecture",
 ]

@@ -11,15 +11,14 @@ the two HPA ViT-L/16 checkpoints have tensors of the same shapes, and only their
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
 from celldino_utils.config.paths import project_root
+from celldino_utils.io.provenance import file_sha256
 from celldino_utils.models.released import RELEASED_MODELS, ReleasedModel, get_released_model
 
 #: Environment variable of the checkpoints folder; released weights are looked up in its ``released/`` folder.
@@ -29,7 +28,6 @@ RELEASED_FOLDER = "released"
 WEIGHTS_SUFFIX = ".pth"
 #: torch.hub's hash suffix: ``-`` and the first (8 or more) hex digits of the file's SHA-256, before ``.pth``.
 HASH_SUFFIX = re.compile(r"-(?P<prefix>[0-9a-f]{8,64})\.pth$")
-_READ_BYTES = 1 << 24
 
 
 def released_folder(*, root: str | Path | None = None) -> Path:
@@ -139,27 +137,12 @@ def check_hash_suffix(path: Path) -> None:
     if match is None:
         return
     expected = match["prefix"]
-    actual = sha256_of(path)[: len(expected)]
+    actual = file_sha256(path)[: len(expected)]
     if actual != expected:
         raise ValueError(
             f"{path}: the hash suffix of its name expects SHA-256 {expected}..., the file's is {actual}...: "
             "the file is not the one released under this name (an interrupted or altered download?)"
         )
-
-
-def sha256_of(path: str | Path) -> str:
-    """The SHA-256 of a file (hex), remembered while its size and modification time stay the same."""
-    stat = Path(path).stat()
-    return _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
-
-
-@cache
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while block := file.read(_READ_BYTES):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _existing(model: ReleasedModel, path: Path) -> Path:

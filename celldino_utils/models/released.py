@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from celldino_utils.io.channels import CELLPAINTING, HPA_FOV
+from celldino_utils.io.channels import HPA_FOV
 
 CELL_DINO_FORM = "https://ai.meta.com/resources/models-and-libraries/cell-dino-downloads/"
 CELL_DINO_LICENCE = "FAIR Noncommercial Research License (weights); code CC BY-NC"
@@ -107,6 +107,9 @@ class ReleasedModel:
 
 
 _HPA_CHANNELS = HPA_FOV.channels
+#: The Cell Painting model's input order: DeepProfiler's, as its preprocessing was (the Cell Painting reader
+#: stacks the same stains in another order; embedding maps them by name).
+_DEEPPROFILER_CHANNELS = ("DNA", "RNA", "ER", "AGP", "Mito")
 RELEASED_MODELS: dict[str, ReleasedModel] = {
     model.name: model
     for model in (
@@ -129,7 +132,7 @@ RELEASED_MODELS: dict[str, ReleasedModel] = {
             CELL_DINO_FORM, CELL_DINO_LICENCE, ("cell_dino_vitl14_pretrain_hpa_fov_highres",), stems_confirmed=False,
         ),
         ReleasedModel(
-            "cell_dino_cp_vits8", "vit_small", 8, 128, 5, "all", CELLPAINTING.channels,
+            "cell_dino_cp_vits8", "vit_small", 8, 128, 5, "all", _DEEPPROFILER_CHANNELS,
             "Cell Painting single cells (the combined Cell Painting data set); 128 px crops",
             CELL_DINO_FORM, CELL_DINO_LICENCE, ("cell_dino_vits8_pretrain_cp",),
         ),

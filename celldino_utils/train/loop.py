@@ -99,7 +99,9 @@ def train(cfg: DictConfig, *, dataset: Dataset | None = None) -> Path:
 
 
 def resolve_config(cfg: DictConfig, *, dataset: Dataset, world_size: int) -> DictConfig:
-    """A copy of ``cfg`` with the derived keys set: ``student.in_chans``, ``augment.protein_index``,
+    """A copy of ``cfg`` with the derived keys set: ``student.in_chans``, ``data.channels`` (the names of the
+    images' channels in tensor order, from the dataset's layout: embedding feeds data in this order),
+    ``augment.protein_index``,
     ``optim.lr`` (scaling rule over the global batch), and, when null, ``train.epoch_length`` (one pass over
     the data) and ``data.field_px`` (the median shorter side of the fields, read from the image headers of up
     to 64 of them: the training scale at which :func:`celldino_utils.embed.embed_data` embeds other images).
@@ -109,6 +111,10 @@ def resolve_config(cfg: DictConfig, *, dataset: Dataset, world_size: int) -> Dic
     if cfg.data.field_px is None:
         cfg.data.field_px = typical_field_side(getattr(dataset, "fields", dataset))  # cells: their fields
     layout = getattr(dataset, "layout", None)
+    if layout is not None:
+        if cfg.data.channels is not None and tuple(cfg.data.channels) != layout.channels:
+            raise ValueError(f"data.channels: {list(cfg.data.channels)}, but the images hold {list(layout.channels)}")
+        cfg.data.channels = list(layout.channels)
     if cfg.augment.protein_index is None and layout is not None:
         cfg.augment.protein_index = layout.protein_index
     if cfg.augment.protein_index is not None and not 0 <= cfg.augment.protein_index < n_channels:
@@ -125,7 +131,8 @@ def resolve_config(cfg: DictConfig, *, dataset: Dataset, world_size: int) -> Dic
 
 def training_images(data: DictConfig) -> Dataset:
     """The images a run trains on: the fields of ``data.path`` (``data.level: fov``), or square crops of
-    ``data.cell_crop_size`` native pixels around each of their cells (``data.level: cell``).
+    ``data.cell_crop_size`` native pixels around each of their cells (``data.level: cell``); channels in the
+    order ``data.channels`` names them (null: the order of ``data.format``).
 
     Raises
     ------
@@ -136,7 +143,7 @@ def training_images(data: DictConfig) -> Dataset:
         raise ValueError(f"data.level must be one of {list(LEVELS)}, got {data.level!r}")
     if data.level == "cell" and not data.cell_crop_size:
         raise ValueError("data.cell_crop_size: training on single cells needs the crop side in pixels")
-    return open_images(data.format, data.path, level=data.level, crop_size=data.cell_crop_size)
+    return open_images(data.format, data.path, level=data.level, crop_size=data.cell_crop_size, channels=data.channels)
 
 
 def prepare_run(cfg: DictConfig, *, ctx: DistributedContext, dataset: Dataset | None = None) -> TrainingRun:

@@ -10,6 +10,7 @@ import pytest
 from celldino_utils.chapters import correct_cellpainting_wells, correct_hpa_fields, sphered_knn_score
 from celldino_utils.correct import correct
 from celldino_utils.io.profiles import profile_path, read_profiles, write_profiles
+from celldino_utils.io.provenance import read_provenance
 
 from ..correct.test_harmony import _two_batches
 from ..correct.test_sphering import DMSO, _plates
@@ -35,13 +36,17 @@ def test_hpa_fields_are_corrected_written_and_measured(tmp_path: Path) -> None:
 def test_cellpainting_wells_are_aggregated_sphered_written_and_measured(tmp_path: Path) -> None:
     wells = _plates()
     cells = pd.concat([wells, wells.assign(**{c: wells[c] + 0.1 for c in wells.filter(like="emb_")})])
-    write_profiles(cells, profile_path(tmp_path / "emb", dataset="cp", level="cell", features="a"))
+    provenance = {"model": "cell_dino_cp_vits8", "weights_sha256": "ab" * 32, "channels": ["DNA", "RNA", "ER"]}
+    write_profiles(
+        cells, profile_path(tmp_path / "emb", dataset="cp", level="cell", features="a"), provenance=provenance
+    )
     metrics = correct_cellpainting_wells(
         tmp_path / "emb", tmp_path / "prof", feature_sets=["a"], control_query=DMSO, random_state=0
     )
     for correction in ("none", "sphering"):
         path = profile_path(tmp_path / "prof", dataset="cp", level="well", features="a", correction=correction)
         assert len(read_profiles(path)) == len(wells)
+        assert read_provenance(path) == provenance  # the wells say which model made their cells' features
     before, after = metrics.loc["a"].set_index("method").loc[["none", "sphering"], "replicate_map"]
     assert after > before
     sphered = metrics.loc["a"].set_index("method").loc["sphering", "label_knn_f1"]

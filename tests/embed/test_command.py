@@ -12,8 +12,8 @@ import torch
 from celldino_utils.augment import resize_shorter_side, self_normalize
 from celldino_utils.cli import main
 from celldino_utils.embed import load_embedding_model
+from celldino_utils.io import HPA_KAGGLE, open_cells, open_fields, read_profiles, read_provenance
 from celldino_utils.io import datasets as datasets_module
-from celldino_utils.io import open_cells, open_fields, read_profiles
 from celldino_utils.models import TokenFeatures, build_backbone, load_released_model
 from celldino_utils.synthetic import generate_hpa, hpa_preset
 
@@ -144,7 +144,7 @@ def test_mixed_2048_and_3072_px_fields_embed_at_the_training_scale_by_default(
     profiles = read_profiles(out)
     assert list(profiles["Metadata_Id"]) == list(KAGGLE_2021) and profiles.filter(like="emb_").shape == (3, 192)
     assert list(profiles["Metadata_Target"]) == ["0 16", "18", "10"]
-    model = TokenFeatures(load_embedding_model(checkpoint, in_chans=4)[0])
+    model = TokenFeatures(load_embedding_model(checkpoint, data_channels=HPA_KAGGLE.channels)[0])
     field = open_fields("hpa-kaggle", kaggle_2021)[1]  # 3072 px: embedded as 128 px
     expected = model(self_normalize(resize_shorter_side(field, size=128))[None]).detach().numpy()
     np.testing.assert_allclose(profiles.filter(like="emb_").to_numpy()[1:2], expected, atol=1e-5)
@@ -186,7 +186,7 @@ def test_native_size_keeps_native_pixels_and_an_explicit_resize_size_wins(
     command = ["embed", "--format", "hpa-kaggle", "--data-dir", str(data), "--level", "fov", "--out", str(out)]
     assert main([*command, *options, "--checkpoint", str(checkpoint), "--device", "cpu"]) == 0
     assert capsys.readouterr().err.startswith(said)
-    model = TokenFeatures(load_embedding_model(checkpoint, in_chans=4)[0])
+    model = TokenFeatures(load_embedding_model(checkpoint, data_channels=HPA_KAGGLE.channels)[0])
     fields = open_fields("hpa-kaggle", data)
     expected = [model(self_normalize(resize_shorter_side(fields[i], size=s))[None]) for i, s in enumerate(sides)]
     got = read_profiles(out).filter(like="emb_").to_numpy()
@@ -206,7 +206,7 @@ def test_released_model_without_a_stated_training_scale_embeds_native_fields(
     assert note.startswith("fields embedded at their native size (the model does not record its training scale")
     assert "24 px (2 fields)" in note
     model = TokenFeatures(load_released_model("cell_dino_cp_vits8", weights=weights))
-    fields = open_fields("cellpainting", cellpainting_dir)
+    fields = open_fields("cellpainting", cellpainting_dir, channels=("DNA", "RNA", "ER", "AGP", "Mito"))
     expected = model(torch.stack([self_normalize(fields[i]) for i in range(2)])).detach().numpy()
     np.testing.assert_allclose(read_profiles(out).filter(like="emb_").to_numpy(), expected, atol=1e-4)
 
@@ -251,3 +251,15 @@ def test_an_undecodable_tiff_stops_embed_before_anything_is_embedded(tmp_path: P
     error = capsys.readouterr().err
     assert f"the first image of channel DNA cannot be read: unreadable image file {dna}: " in error
     assert not out.exists() and not list(tmp_path.glob("cells*"))
+
+
+def test_channels_option_names_the_order_of_a_checkpoint_without_config(
+    cellpainting_dir: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "x.parquet"
+    command = ["embed", "--format", "cellpainting", "--data-dir", str(cellpainting_dir), "--level", "cell"]
+    command += ["--crop-size", "16", "--out", str(out), *RANDOM_VIT, "--channels"]
+    assert main([*command, "DNA", "RNA", "ER", "AGP", "Mito"]) == 0
+    assert read_provenance(out)["channels"] == ["DNA", "RNA", "ER", "AGP", "Mito"]
+    assert main([*command, "DNA", "RNA", "ER", "Actin", "Mito"]) == 2
+    assert "missing ['Actin'], extra ['AGP']" in capsys.readouterr().err

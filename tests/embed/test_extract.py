@@ -12,7 +12,7 @@ from torch.utils.data import Dataset
 
 from celldino_utils.embed import embed_to_parquet
 from celldino_utils.embed.extract import collate_by_size, embed_batches, join_shards, parts_dir, shard_ranges
-from celldino_utils.io import read_profiles, to_profiles, write_profiles
+from celldino_utils.io import read_profiles, read_provenance, to_profiles, write_profiles
 
 
 class _Images(Dataset):
@@ -42,11 +42,12 @@ class _FailsAfter(nn.Module):
         return self.linear(x.flatten(1))
 
 
-def _run(out: Path, model: nn.Module) -> Path | None:
+def _run(out: Path, model: nn.Module, *, provenance: dict | None = None) -> Path | None:
     metadata = pd.DataFrame(
         {"Metadata_Id": [f"img{i}" for i in range(10)], "Metadata_plate": [i % 3 for i in range(10)]}
     )
-    return embed_to_parquet(_Images(10), metadata, model, out, shard_size=3, batch_size=2, progress=False)
+    options = {"shard_size": 3, "batch_size": 2, "progress": False, "provenance": provenance}
+    return embed_to_parquet(_Images(10), metadata, model, out, **options)
 
 
 def test_killed_run_resumes_to_the_same_rows(tmp_path: Path) -> None:
@@ -64,6 +65,18 @@ def test_killed_run_resumes_to_the_same_rows(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(resumed, reference)
     assert list(resumed["Metadata_Id"]) == [f"img{i}" for i in range(10)]
     assert not parts_dir(tmp_path / "resumed.parquet").exists()
+
+
+def test_the_joined_file_records_the_provenance_and_a_run_of_another_model_does_not_resume(tmp_path: Path) -> None:
+    first = {"model": "cell_dino_cp_vits8", "weights_sha256": "ab" * 32, "channels": ["DNA", "RNA"]}
+    joined = _run(tmp_path / "out.parquet", _FailsAfter(None), provenance=first)
+    assert read_provenance(joined) == first and read_profiles(joined).attrs["provenance"] == first
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "again.parquet", _FailsAfter(3), provenance=first)
+    other = {**first, "weights_sha256": "cd" * 32}
+    with pytest.raises(ValueError, match=r"part-00000.parquet: left by an earlier run .*\(weights_sha256 differ"):
+        _run(tmp_path / "again.parquet", _FailsAfter(None), provenance=other)
+    assert read_provenance(_run(tmp_path / "again.parquet", _FailsAfter(None), provenance=first)) == first
 
 
 def test_shards_cover_every_row_once() -> None:

@@ -9,10 +9,11 @@ import yaml
 
 from celldino_utils.augment import resize_shorter_side, self_normalize
 from celldino_utils.embed import checkpoint_architecture, embed_data, load_embedding_model
-from celldino_utils.io import open_fields, read_profiles
+from celldino_utils.io import CELLPAINTING, HPA_KAGGLE, open_fields, read_profiles
 from celldino_utils.models import TokenFeatures, build_backbone
 from celldino_utils.synthetic import ensure_synthetic
 
+HPA = HPA_KAGGLE.channels
 TINY_VIT = {"arch": "vit_tiny", "patch_size": 16, "channel_mode": "all", "img_size": 32}
 
 
@@ -68,7 +69,7 @@ def test_fields_and_cells_keep_every_row_and_metadata(tiny_hpa: Path, tmp_path: 
 
 def test_our_checkpoint_loads_with_its_recorded_architecture(tmp_path: Path) -> None:
     path = our_checkpoint(tmp_path / "run", in_chans=4)
-    model, info = load_embedding_model(path, in_chans=4)
+    model, info = load_embedding_model(path, data_channels=HPA)
     assert info["arch"] == "vit_tiny" and info["img_size"] == 32
     assert model(torch.rand(2, 4, 32, 32)).shape == (2, 192)
 
@@ -76,10 +77,10 @@ def test_our_checkpoint_loads_with_its_recorded_architecture(tmp_path: Path) -> 
 def test_the_training_scale_is_read_where_our_training_recorded_it(tmp_path: Path) -> None:
     recorded = our_checkpoint(tmp_path / "new", in_chans=4, field_px=128)
     assert checkpoint_architecture(recorded)["field_px"] == 128
-    assert load_embedding_model(recorded, in_chans=4)[1]["field_px"] == 128
+    assert load_embedding_model(recorded, data_channels=HPA)[1]["field_px"] == 128
     assert checkpoint_architecture(our_checkpoint(tmp_path / "old", in_chans=4))["field_px"] is None
     twin = {**TINY_VIT, "field_px": 128}  # a random-init twin takes the trained model's scale with its architecture
-    assert load_embedding_model("random", in_chans=4, **twin)[1]["field_px"] == 128
+    assert load_embedding_model("random", data_channels=HPA, **twin)[1]["field_px"] == 128
 
 
 def test_default_embedding_brings_fields_to_the_training_scale_and_native_size_keeps_them(
@@ -87,7 +88,7 @@ def test_default_embedding_brings_fields_to_the_training_scale_and_native_size_k
 ) -> None:
     # the tiny fields are 64 px; a model trained on 32 px fields sees them halved unless told otherwise
     checkpoint = our_checkpoint(tmp_path / "run", in_chans=4, field_px=32)
-    model = TokenFeatures(load_embedding_model(checkpoint, in_chans=4)[0])
+    model = TokenFeatures(load_embedding_model(checkpoint, data_channels=HPA)[0])
     fields = open_fields("hpa-kaggle", tiny_hpa)
     notes: list[str] = []
     options = {"checkpoint": checkpoint, "level": "fov", "limit": 2, "progress": False, "report": notes.append}
@@ -107,13 +108,13 @@ def test_default_embedding_brings_fields_to_the_training_scale_and_native_size_k
 def test_channel_count_mismatch_is_refused(tmp_path: Path) -> None:
     path = our_checkpoint(tmp_path / "run", in_chans=4)
     with pytest.raises(ValueError, match=r"trained on 4 channels, the data have 5"):
-        load_embedding_model(path, in_chans=5)
+        load_embedding_model(path, data_channels=CELLPAINTING.channels)
     boc = our_checkpoint(tmp_path / "boc", in_chans=4, channel_mode="boc")
-    model, _ = load_embedding_model(boc, in_chans=5)
+    model, _ = load_embedding_model(boc, data_channels=CELLPAINTING.channels)
     assert model(torch.rand(1, 5, 32, 32)).shape == (1, 5 * 192)
 
 
 def test_foreign_checkpoint_needs_its_architecture(tmp_path: Path) -> None:
     torch.save({"pos_embed": torch.zeros(1)}, tmp_path / "released.pth")
     with pytest.raises(ValueError, match=r"released.pth: no config.yaml beside it; pass \['arch'"):
-        load_embedding_model(tmp_path / "released.pth", in_chans=4)
+        load_embedding_model(tmp_path / "released.pth", data_channels=HPA)

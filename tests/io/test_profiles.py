@@ -10,7 +10,9 @@ from celldino_utils.io import (
     check_profiles,
     feature_columns,
     metadata_columns,
+    provenance_text,
     read_profiles,
+    read_provenance,
     to_profiles,
     write_profiles,
 )
@@ -54,3 +56,15 @@ def test_columns_that_are_neither_metadata_nor_a_declared_feature_are_refused() 
     assert feature_columns(table) == ["emb_0000"]
     cellprofiler = pd.DataFrame({"Metadata_Well": ["A01"], "Cells_AreaShape_Area": [10.0], "harmony_0000": [1.0]})
     assert feature_columns(cellprofiler) == ["Cells_AreaShape_Area", "harmony_0000"]
+
+
+def test_provenance_goes_in_the_footer_and_the_columns_stay_the_schema(tmp_path: Path) -> None:
+    table = pd.DataFrame({"Metadata_Id": ["a", "b"], "emb_0000": [1.0, 2.0]})
+    record = {"model": "cell_dino_cp_vits8", "weights_sha256": "0123abcd" * 8, "channels": ["DNA", "RNA", "ER"]}
+    read = read_profiles(write_profiles(table, tmp_path / "with.parquet", provenance=record))
+    pd.testing.assert_frame_equal(read, read_profiles(write_profiles(table, tmp_path / "without.parquet")))
+    assert read_provenance(tmp_path / "with.parquet") == record == read.attrs["provenance"]
+    assert read_provenance(tmp_path / "without.parquet") == {} and provenance_text({}) == ""
+    assert provenance_text(record) == "cell_dino_cp_vits8 (weights sha256 0123abcd0123abcd...; channels DNA, RNA, ER)"
+    with pytest.raises(ValueError, match="provenance: every value must be plain JSON"):
+        write_profiles(table, tmp_path / "bad.parquet", provenance={"weights": Path("w.pth")})

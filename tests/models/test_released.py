@@ -10,6 +10,7 @@ import torch
 
 from celldino_utils.cli import main
 from celldino_utils.embed import checkpoint_architecture, load_embedding_model
+from celldino_utils.io import CELLPAINTING, HPA_KAGGLE
 from celldino_utils.models import (
     RELEASED_MODELS,
     TokenFeatures,
@@ -23,6 +24,8 @@ from celldino_utils.models import (
 )
 
 from .released_fixtures import case_model, official_weights, parity_cases, save_official_weights
+
+CP_MODEL_ORDER = ("DNA", "RNA", "ER", "AGP", "Mito")
 
 
 def _state_of(model: torch.nn.Module, *, chunks: int = 4) -> dict[str, torch.Tensor]:
@@ -53,7 +56,7 @@ def test_every_paper_model_is_registered_with_its_architecture() -> None:
         assert (model.arch, model.patch_size, model.img_size, model.in_chans, model.channel_mode) == architecture
         assert len(model.channels) == (0 if model.channel_mode == "boc" else model.in_chans)
         assert model.source.startswith("https://") and model.release_stems and not model.weights_file
-    assert RELEASED_MODELS["cell_dino_cp_vits8"].channels == ("DNA", "ER", "RNA", "AGP", "Mito")
+    assert RELEASED_MODELS["cell_dino_cp_vits8"].channels == ("DNA", "RNA", "ER", "AGP", "Mito")  # DeepProfiler's
     fits = released_models_table(n_channels=5).set_index("name")["fits 5 channels"]
     assert fits[fits].index.tolist() == ["cell_dino_cp_vits8", "channel_adaptive_dino_vitl16"]
     hpa = [model for model in RELEASED_MODELS.values() if model.hub_builder == "cell_dino_hpa_vitl16"]
@@ -141,12 +144,14 @@ def test_feature_recipes_concatenate_last_blocks_and_the_patch_mean() -> None:
 def test_names_work_where_checkpoints_are_accepted(tmp_path: Path) -> None:
     case = parity_cases()["cell_dino_cp_vits8"]
     weights = save_official_weights(case, tmp_path)
-    model, info = load_embedding_model("cell_dino_cp_vits8", in_chans=5, weights=weights)
+    model, info = load_embedding_model("cell_dino_cp_vits8", data_channels=CP_MODEL_ORDER, weights=weights)
     assert info["arch"] == "vit_small" and info["patch_size"] == 8 and model.pos_embed_offset == 0.1
-    with pytest.raises(ValueError, match=r"cell_dino_cp_vits8: trained on 5 channels, the data have 4"):
-        load_embedding_model("cell_dino_cp_vits8", in_chans=4, weights=weights)
+    with pytest.raises(ValueError, match=r"cell_dino_cp_vits8 \(takes DNA, RNA, ER, AGP, Mito\): .* missing \['DNA'"):
+        load_embedding_model("cell_dino_cp_vits8", data_channels=HPA_KAGGLE.channels, weights=weights)
+    with pytest.raises(ValueError, match=r"takes the channels in the order \['DNA', 'RNA', 'ER', 'AGP', 'Mito'\]"):
+        load_embedding_model("cell_dino_cp_vits8", data_channels=CELLPAINTING.channels, weights=weights)
     with pytest.raises(ValueError, match=r"takes its architecture from its name; drop \['patch_size'\]"):
-        load_embedding_model("cell_dino_cp_vits8", in_chans=5, weights=weights, patch_size=16)
+        load_embedding_model("cell_dino_cp_vits8", data_channels=CP_MODEL_ORDER, weights=weights, patch_size=16)
 
 
 def test_training_starts_from_a_released_model_by_name(tmp_path: Path, monkeypatch) -> None:

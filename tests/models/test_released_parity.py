@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from celldino_utils.embed import load_embedding_model, resolve_checkpoint
+from celldino_utils.io import HPA_FOV
 from celldino_utils.models import TokenFeatures, get_released_model, load_released_model
 
 from .released_fixtures import case_model, official_inputs, parity_cases, save_official_weights
@@ -58,7 +59,7 @@ def test_a_model_card_gives_the_official_embeddings_through_the_embedding_loader
         "like: cell_dino_hpa_vitl16_fov\narch: vit_tiny\nimg_size: 64\nweights: vit_tiny_p16_4ch.pth\n"
         "training_data: parity-rule weights\n"
     )
-    model, info = load_embedding_model(resolve_checkpoint(card), in_chans=4)
+    model, info = load_embedding_model(resolve_checkpoint(card), data_channels=HPA_FOV.channels)
     assert info["arch"] == "vit_tiny" and info["field_px"] == 512, "fields not on the card come from 'like'"
     for expected in case["outputs"]:
         with torch.inference_mode():

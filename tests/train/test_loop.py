@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from celldino_utils.io import HPA_KAGGLE
 from celldino_utils.models import build_backbone, load_backbone_weights
 from celldino_utils.train import (
     BACKBONE_NAME,
@@ -90,6 +91,10 @@ def test_resolve_config_sets_derived_keys(tiny_fields: TinyFields) -> None:
     cfg = load_train_config(None, [*TINY_TRAIN, "train.epoch_length=null", "optim.base_lr=1e-3"])
     resolved = resolve_config(cfg, dataset=tiny_fields, world_size=2)
     assert resolved.student.in_chans == 4 and resolved.augment.protein_index == 1
+    assert list(resolved.data.channels) == list(HPA_KAGGLE.channels)  # recorded: embedding feeds this order
+    reordered = load_train_config(None, ["data.channels=[protein,microtubules,nucleus,er]"])
+    with pytest.raises(ValueError, match=r"data.channels: \['protein', 'microtubules', 'nucleus', 'er'\], but"):
+        resolve_config(reordered, dataset=tiny_fields, world_size=1)  # images given in another order
     assert resolved.data.field_px == 40  # the training scale: the fields' shorter side
     given = resolve_config(load_train_config(None, ["data.field_px=512"]), dataset=tiny_fields, world_size=1)
     assert given.data.field_px == 512  # a scale set in the config is kept
@@ -122,6 +127,9 @@ def test_a_run_trains_on_single_cells_at_the_cell_level(cellpainting_dir: Path) 
     fields = training_images(load_train_config(None, options).data)
     assert len(cells) == 4 and tuple(cells[0].shape) == (5, 16, 16) and len(fields) == 2
     assert resolve_config(load_train_config(None, TINY_TRAIN), dataset=cells, world_size=1).data.field_px == 24
+    deepprofiler = training_images(load_train_config(None, [*options, "data.channels=[DNA,RNA,ER,AGP,Mito]"]).data)
+    assert deepprofiler.layout.channels == ("DNA", "RNA", "ER", "AGP", "Mito")  # a run may take another order
+    assert torch.equal(deepprofiler[1], fields[1][[0, 2, 1, 3, 4]])
     with pytest.raises(ValueError, match="data.cell_crop_size"):
         training_images(load_train_config(None, [*options, "data.level=cell"]).data)
     with pytest.raises(ValueError, match="data.level must be"):

@@ -1,0 +1,87 @@
+"""Provenance of a profile file: which model made its features, from which weights file, fed which channels.
+
+An embedding file records it in its Parquet footer (key :data:`PROVENANCE_KEY`, a JSON object), beside the
+columns of the one profile schema, so the schema is unchanged and the record can be read without the rows.
+Files derived from one (corrected profiles, well medians) carry the record of the file they were made from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+#: Key of the provenance record in the Parquet footer's key-value metadata.
+PROVENANCE_KEY = b"celldino.provenance"
+#: Key of the record in a profile table's ``DataFrame.attrs`` once read.
+PROVENANCE_ATTR = "provenance"
+_CHUNK = 16 * 2**20
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of the file at ``path``, as 64 lower-case hex digits (read in 16 MiB chunks).
+
+    Remembered while the file's size and modification time stay the same, so a weights file checked against
+    its release name and then recorded in an embedding's provenance is read once.
+    """
+    stat = Path(path).stat()
+    return _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@cache
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def encode_provenance(provenance: Mapping[str, Any]) -> bytes:
+    """``provenance`` as the JSON bytes stored in the footer; raise ValueError if a value is not plain JSON."""
+    try:
+        return json.dumps(dict(provenance), sort_keys=True).encode()
+    except TypeError as err:
+        raise ValueError(f"provenance: every value must be plain JSON (str, number, list, None): {err}") from None
+
+
+def decode_provenance(metadata: Mapping[bytes, bytes] | None) -> dict[str, Any]:
+    """The record held in Parquet key-value ``metadata`` (a schema's), or {} when there is none."""
+    if not metadata or PROVENANCE_KEY not in metadata:
+        return {}
+    return json.loads(metadata[PROVENANCE_KEY])
+
+
+def read_provenance(path: str | Path) -> dict[str, Any]:
+    """The provenance record of a profile file, read from its footer alone; {} for a file without one.
+
+    Returns
+    -------
+    dict
+        For an embedding file: ``model`` (registry name, model card name, checkpoint path or ``random``),
+        ``weights`` and ``weights_sha256`` (the file the weights came from and its SHA-256; None at random
+        init), ``channels`` (the channel names fed to the model, in its input order), ``channel_mode``,
+        ``format`` and ``level`` of the data embedded.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"profile file not found: {path}")
+    return decode_provenance(pq.read_schema(path).metadata)
+
+
+def provenance_text(provenance: Mapping[str, Any]) -> str:
+    """One phrase for tables and notes, e.g. ``cell_dino_cp_vits8 (weights sha256 37d20e9c..., channels DNA, RNA,
+    ER, AGP, Mito)``; empty for an empty record."""
+    if not provenance:
+        return ""
+    details = []
+    if provenance.get("weights_sha256"):
+        details.append(f"weights sha256 {str(provenance['weights_sha256'])[:16]}...")
+    if provenance.get("channels"):
+        details.append(f"channels {', '.join(provenance['channels'])}")
+    return f"{provenance.get('model', 'unknown model')}" + (f" ({'; '.join(details)})" if details else "")
