@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.dataset as pads
-from pandas.api.types import union_categoricals
 
 from celldino_utils.io.cellpainting import CENTRE_COLUMNS, SITE_KEYS
 from celldino_utils.io.files import NUCLEI_CSV
@@ -104,11 +103,11 @@ def read_nucleus_centres(
     """
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be a positive number of rows, got {chunk_rows}")
-    parts = []
-    for path in nucleus_files(data_dir, nuclei):
-        parts.extend(_checked(chunk, source=path) for chunk in _chunks(path, chunk_rows))
-    table = _concat(parts)
-    repeated = table.duplicated(["Metadata_Plate", "Metadata_Well", "Metadata_Site", "Metadata_ObjectNumber"])
+    chunks = (
+        _checked(chunk, source=path) for path in nucleus_files(data_dir, nuclei) for chunk in _chunks(path, chunk_rows)
+    )
+    table = _gather(chunks)
+    repeated = _repeated(table)
     if repeated.any():
         example = table.loc[repeated, list(NUCLEUS_COLUMNS[:4])].head(1).values.tolist()
         count = int(repeated.sum())
@@ -179,36 +178,54 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
 
 
 def _checked(chunk: pd.DataFrame, *, source: Path) -> pd.DataFrame:
-    """One chunk in the returned types, after refusing nuclei without an image row or a centre."""
+    """One chunk, after refusing nuclei without an image row (no plate, well or site) or without a centre."""
     no_image = chunk[list(SITE_KEYS)].isna().any(axis=1)
     if no_image.any():
         raise ValueError(f"{source}: {int(no_image.sum())} nucleus row(s) without plate, well or site (no image row)")
     no_centre = chunk[list(CENTRE_COLUMNS)].isna().any(axis=1)
     if no_centre.any():
         raise ValueError(f"{source}: {int(no_centre.sum())} nucleus row(s) without a centre")
-    return pd.DataFrame(
-        {
-            "Metadata_Plate": pd.Categorical(chunk["Metadata_Plate"].astype(str)),
-            "Metadata_Well": pd.Categorical(chunk["Metadata_Well"].astype(str)),
-            "Metadata_Site": pd.to_numeric(chunk["Metadata_Site"]).astype(np.int64),
-            "Metadata_ObjectNumber": pd.to_numeric(chunk["Metadata_ObjectNumber"]).astype(np.int64),
-            **{c: chunk[c].to_numpy(np.float64) for c in CENTRE_COLUMNS},
-        }
-    )
+    return chunk
 
 
-def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Chunks into one table, the categorical columns merged without turning back into strings."""
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=np.float64) for c in NUCLEUS_COLUMNS})
+def _gather(chunks: Iterator[pd.DataFrame]) -> pd.DataFrame:
+    """The chunks as one table: plate and well as categorical codes grown chunk by chunk, the other columns as
+    compact arrays, each column joined and its pieces dropped in turn, so the peak is the table and one column."""
+    text = ("Metadata_Plate", "Metadata_Well")
+    vocabulary: dict[str, dict[str, int]] = {column: {} for column in text}
+    pieces: dict[str, list[np.ndarray]] = {column: [] for column in NUCLEUS_COLUMNS}
+    for chunk in chunks:
+        for column in text:
+            values = chunk[column].astype(str)
+            for value in values.unique():
+                vocabulary[column].setdefault(value, len(vocabulary[column]))
+            pieces[column].append(values.map(vocabulary[column]).to_numpy(np.int32))
+        pieces["Metadata_Site"].append(pd.to_numeric(chunk["Metadata_Site"]).to_numpy(np.int64))
+        pieces["Metadata_ObjectNumber"].append(pd.to_numeric(chunk["Metadata_ObjectNumber"]).to_numpy(np.int64))
+        for column in CENTRE_COLUMNS:
+            pieces[column].append(chunk[column].to_numpy(np.float64))
     columns = {}
     for column in NUCLEUS_COLUMNS:
-        pieces = [part[column] for part in parts]
-        if isinstance(pieces[0].dtype, pd.CategoricalDtype):
-            columns[column] = pd.Series(union_categoricals(pieces))
-        else:
-            columns[column] = pd.Series(np.concatenate([piece.to_numpy() for piece in pieces]))
-    return pd.DataFrame(columns)
+        joined = np.concatenate(pieces.pop(column)) if pieces[column] else np.empty(0, np.int32)
+        if column in text:
+            joined = pd.Categorical.from_codes(joined, categories=list(vocabulary[column]))
+        columns[column] = joined
+    return pd.DataFrame(columns, copy=False)
+
+
+def _repeated(table: pd.DataFrame) -> np.ndarray:
+    """Whether each nucleus repeats an earlier one (same plate, well, site and object number), through one sorted
+    int64 key rather than a hash table of the four columns."""
+    key = np.zeros(len(table), dtype=np.int64)
+    for column in NUCLEUS_COLUMNS[:4]:
+        values = table[column]
+        codes = values.cat.codes.to_numpy(np.int64) if isinstance(values.dtype, pd.CategoricalDtype) else values
+        codes = np.asarray(codes, dtype=np.int64)
+        key = key * (int(codes.max(initial=0)) + 1) + codes
+    order = np.argsort(key, kind="stable")
+    repeated = np.zeros(len(table), dtype=bool)
+    repeated[order[1:]] = key[order[1:]] == key[order[:-1]]
+    return repeated
 
 
 def write_nuclei_sqlite(nuclei: pd.DataFrame, path: str | Path) -> Path:
