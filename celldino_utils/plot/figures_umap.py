@@ -30,6 +30,7 @@ _LABEL_COL = "Metadata_display_label"
 #: Colour group of the rows of a panel whose colouring column has no value (a compound without an MoA).
 NO_VALUE = "(none)"
 
+
 def localisation_labels(
     table: pd.DataFrame,
     *,
