@@ -165,3 +165,7 @@ def test_retrieval_table_puts_replicate_and_mechanism_map_side_by_side() -> None
     unannotated = pd.concat([wells, extra], ignore_index=True)
     note = retrieval_table({"angles": unannotated}, control_query=DMSO).loc["angles", "moa_note"]
     assert note == "2 well(s) left out of the MoA task, no MoA annotation (by plate P1: 1, P2: 1)"
+    lonely = pd.concat([wells, extra.assign(Metadata_moa="m3")], ignore_index=True)
+    table = retrieval_table({"angles": lonely}, control_query=DMSO)
+    assert table.loc["angles", "mechanism_map"] == pytest.approx(mechanism)
+    assert table.loc["angles", "moa_note"] == "2 well(s) of MoAs with one compound (no positive pair)"
