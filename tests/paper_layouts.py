@@ -18,7 +18,7 @@ import pycytominer
 from PIL import Image
 
 from celldino_utils.io import CELLPAINTING, HPA_KAGGLE, open_fields
-from celldino_utils.io.cellpainting import CENTRE_COLUMNS, SITE_KEYS, read_nucleus_centres
+from celldino_utils.io.cellpainting import CENTRE_COLUMNS, SITE_KEYS
 from celldino_utils.io.classes import HPA_KAGGLE_2018_CLASSES
 from celldino_utils.io.files import (
     CELL_MASK_SUFFIX,
@@ -27,8 +27,10 @@ from celldino_utils.io.files import (
     HPA_METADATA_CSV,
     LOAD_DATA_CSV,
     MASK_DIR,
+    NUCLEI_CSV,
     NUCLEUS_MASK_SUFFIX,
 )
+from celldino_utils.io.nuclei import read_nucleus_centres, write_nuclei_sqlite
 from celldino_utils.io.provenance import file_sha256
 from celldino_utils.models import RELEASED_MODELS
 from celldino_utils.synthetic.cellpainting import cellpainting_preset, generate_cellpainting
@@ -49,6 +51,8 @@ HELD_OUT_FRACTION = 0.2
 #: Opera Phenix channel number (``-ch<k>``) of each stain; deliberately not the order of our channels.
 PHENIX_CHANNELS = {"DNA": 5, "ER": 4, "RNA": 3, "AGP": 1, "Mito": 2}
 PLATEMAP_CSV = "platemap.csv"
+#: The CellProfiler SQLite of each plate, where the Gallery keeps LINCS Level 2: ``backend/<batch>/<plate>/``.
+NUCLEI_SQLITE = "backend/*/*/*.sqlite"
 PROFILES_FILE = "2016_04_01_a549_48hr_batch1_dmso_spherized_profiles_with_input_normalized_by_whole_plate.csv.gz"
 PROFILE_METADATA = (
     "Metadata_Plate",
@@ -188,9 +192,12 @@ def _phenix_name(well: str, site: int, stain: str) -> str:
 
 def _write_lincs(out: Path) -> Path:
     """LINCS Cell Painting as the Gallery has it: ``images/<batch>/images/<plate>/`` of Phenix-named TIFFs, a
-    ``load_data.csv`` of sites and files only, ``platemap.csv`` (one row per plate and well) and ``nuclei.csv``."""
+    ``load_data.csv`` of sites and files only, ``platemap.csv`` (one row per plate and well, with a compound
+    without an MoA and one with two, as real plates have) and the nucleus centres in a CellProfiler SQLite per
+    plate, ``backend/<batch>/<plate>/<plate>.sqlite``."""
     synthetic = generate_cellpainting(out, LINCS_CONFIG)
     (out / "compounds.csv").unlink()
+    _write_nuclei_sqlite(out, synthetic)
     files = [f"{kind}_Orig{tag}" for tag in CELLPAINTING.file_tags for kind in ("FileName", "PathName")]
     load_data = synthetic[[*SITE_KEYS, *files]].copy()
     folders = "images/" + synthetic["Metadata_Batch"] + "/images/" + synthetic["Metadata_Plate"]
@@ -209,15 +216,40 @@ def _write_lincs(out: Path) -> Path:
     derived = ["Metadata_dose_recode", "Metadata_pert_type"]  # the reader derives them from the dose, as in LINCS
     treatments = synthetic.drop(columns=["Metadata_Site", *derived, *files]).drop_duplicates(ignore_index=True)
     first = ["Metadata_Plate", "Metadata_Well"]
+    treatments = _real_annotations(treatments)
     treatments[[*first, *treatments.columns.drop(first)]].to_csv(out / PLATEMAP_CSV, index=False)
     return out
+
+
+def _write_nuclei_sqlite(out: Path, synthetic: pd.DataFrame) -> None:
+    """Move the synthetic ``nuclei.csv`` into one cytominer-database SQLite per plate, under ``backend/``."""
+    nuclei = pd.read_csv(out / NUCLEI_CSV)
+    batch_of = synthetic.drop_duplicates("Metadata_Plate").set_index("Metadata_Plate")["Metadata_Batch"]
+    for plate, rows in nuclei.groupby("Metadata_Plate", sort=True):
+        write_nuclei_sqlite(rows, out / "backend" / batch_of[plate] / plate / f"{plate}.sqlite")
+    (out / NUCLEI_CSV).unlink()
+
+
+def _real_annotations(treatments: pd.DataFrame) -> pd.DataFrame:
+    """The MoA annotations as real LINCS plates have them: the first treated compound (in name order) has none,
+    and the first of another MoA has two (``"<its MoA>|<the first's MoA>"``)."""
+    treated = treatments[treatments["Metadata_broad_sample"] != "DMSO"]
+    moa_of = treated.drop_duplicates("Metadata_broad_sample").set_index("Metadata_broad_sample")["Metadata_moa"]
+    moa_of = moa_of.sort_index()
+    unannotated = moa_of.index[0]
+    several = moa_of[moa_of != moa_of.iloc[0]].index[0]
+    annotated = treatments.copy()
+    compound = annotated["Metadata_broad_sample"]
+    annotated.loc[compound == several, "Metadata_moa"] = f"{moa_of[several]}|{moa_of.iloc[0]}"
+    annotated.loc[compound == unannotated, "Metadata_moa"] = np.nan
+    return annotated
 
 
 def _write_lincs_profiles(lincs: Path, path: Path) -> Path:
     """Published LINCS profiles measured from ``lincs``: CellProfiler-named well medians, robust z-scored per
     plate against the whole plate, ZCA-sphered on the DMSO wells; ``PROFILE_METADATA`` columns, gzipped CSV."""
     fields = open_fields("cellpainting", lincs, platemap_csv=PLATEMAP_CSV)
-    nuclei = read_nucleus_centres(lincs).groupby(list(SITE_KEYS))
+    nuclei = read_nucleus_centres(lincs, nuclei=NUCLEI_SQLITE).groupby(list(SITE_KEYS), observed=True)
     site_rows, cell_rows = [], []
     for i, site in fields.metadata.iterrows():
         image = fields[i].numpy()

@@ -18,6 +18,7 @@ import pytest
 from celldino_utils.config import load_profile
 from celldino_utils.embed import embed_data
 from celldino_utils.io import read_profiles
+from celldino_utils.io.nuclei import read_nucleus_centres
 from celldino_utils.io.profiles import is_feature, profile_path
 from celldino_utils.runner import run_series
 
@@ -137,6 +138,19 @@ def test_table_d_reads_the_published_cellprofiler_profiles_into_the_paper_row(pa
         rows = table[table["method"] == method]
         assert len(rows) == 3 and rows["run_value"].notna().all(), rows
     assert "csv.gz" in table["features"].iloc[0]
+    for method in ("Cell-DINO", "CellProfiler"):  # the fixture's plates hold a compound without an MoA, one with two
+        note = table.loc[table["method"] == method, "note"].iloc[0]
+        assert "well(s) left out of the MoA task, no MoA annotation (by plate SQ" in note, note
+        assert "well(s) in the MoA task, several MoAs (multi_moa='expand')" in note, note
+
+
+def test_the_cell_painting_cells_come_from_the_cellprofiler_sqlite(paper_run: tuple[Path, dict]) -> None:
+    data_root, _ = paper_run
+    written = json.loads((data_root / "paper-tiny" / "figures" / "run_manifest.json").read_text())
+    options = written["notebooks"]["02_embed"]["parameters"]["cellpainting_read_options"]
+    assert options["nuclei"] == "backend/*/*/*.sqlite" and not (data_root / "lincs" / "nuclei.csv").exists()
+    nuclei = read_nucleus_centres(data_root / "lincs", nuclei=options["nuclei"])
+    assert len(pd.read_parquet(data_root / "embeddings" / "paper" / "cp_cell_celldino.parquet")) == len(nuclei)
 
 
 def test_table_c_fine_tunes_the_released_model_and_names_no_cell_dino_plus(paper_run: tuple[Path, dict]) -> None:

@@ -17,6 +17,7 @@ import pandas as pd
 from celldino_utils.correct.profiling import aggregate_wells
 from celldino_utils.correct.registry import correct
 from celldino_utils.evaluate.batch_metrics import batch_metric_table, knn_score
+from celldino_utils.evaluate.moa import MOA_SEP, describe_moa_task, moa_task_wells
 from celldino_utils.io.profiles import profile_path, read_profiles, write_profiles
 from celldino_utils.io.provenance import PROVENANCE_ATTR
 
@@ -83,14 +84,18 @@ def sphered_wells(
     return wells, correct(wells, method="sphering", control_query=control_query, **sphering_options)
 
 
-def sphered_knn_score(cells: pd.DataFrame, *, label_col: str, control_query: str, **sphering_options: Any) -> float:
+def sphered_knn_score(
+    cells: pd.DataFrame, *, label_col: str, control_query: str, multi_moa: str = "expand", **sphering_options: Any
+) -> float:
     """Nearest-neighbour macro F1 of ``label_col`` among the sphered wells of ``cells`` (see :func:`sphered_wells`).
 
     The ``label_knn_f1`` that :func:`correct_cellpainting_wells` reports after sphering, from single cells
-    ``(n_cells, n_metadata + n_features)``.
+    ``(n_cells, n_metadata + n_features)``: every well is sphered, then the wells that
+    :func:`celldino_utils.evaluate.moa.moa_task_wells` keeps (``multi_moa``) are scored.
     """
     _, sphered = sphered_wells(cells, control_query=control_query, **sphering_options)
-    return knn_score(sphered, label_col=label_col)
+    task, _ = moa_task_wells(sphered, multi_moa=multi_moa, moa_col=label_col, control_query=control_query)
+    return knn_score(task, label_col=label_col, multilabel=multi_moa == "expand", label_sep=MOA_SEP)
 
 
 def correct_cellpainting_wells(
@@ -101,18 +106,22 @@ def correct_cellpainting_wells(
     control_query: str,
     label_col: str = "Metadata_moa",
     plate_col: str = "Metadata_Plate",
+    multi_moa: str = "expand",
     **sphering_options: Any,
 ) -> pd.DataFrame:
     """Well medians of the Cell Painting cells of each feature set, then the sphering chain; metrics of both.
 
     ``sphering_options`` go to :func:`celldino_utils.correct.sphering` (``epsilon``, ``zero_mad``,
     ``random_state``...). Replicate mAP retrieves wells of the same compound and dose against the
-    control wells that ``control_query`` selects.
+    control wells that ``control_query`` selects. Every well is sphered and written; the metrics are computed
+    on the wells :func:`celldino_utils.evaluate.moa.moa_task_wells` keeps for ``label_col`` (treated wells
+    without an MoA left out; several MoAs as ``multi_moa`` says, ``"expand"`` scoring the kNN on MoA sets).
 
     Returns
     -------
     pandas.DataFrame
-        :func:`celldino_utils.evaluate.batch_metric_table` rows, indexed by ``features`` and row number.
+        :func:`celldino_utils.evaluate.batch_metric_table` rows, indexed by ``features`` and row number, with
+        ``moa_note`` (:func:`celldino_utils.evaluate.moa.describe_moa_task`: the wells left out, per plate).
     """
     metrics = {}
     for name in feature_sets:
@@ -121,10 +130,14 @@ def correct_cellpainting_wells(
         for correction, table in (("none", wells), ("sphering", sphered)):
             path = profile_path(profiles_dir, dataset="cp", level="well", features=name, correction=correction)
             write_profiles(table, path, provenance=cells.attrs.get(PROVENANCE_ATTR))
+        options = {"multi_moa": multi_moa, "moa_col": label_col, "plate_col": plate_col, "control_query": control_query}
+        (scored, counts), (scored_sphered, _) = (moa_task_wells(table, **options) for table in (wells, sphered))
         metrics[name] = batch_metric_table(
-            {"none": wells, "sphering": sphered},
+            {"none": scored, "sphering": scored_sphered},
             label_col=label_col,
             batch_col=plate_col,
+            multilabel=multi_moa == "expand",
+            label_sep=MOA_SEP,
             replicate_options={"control_query": control_query},
-        )
+        ).assign(moa_note=describe_moa_task(counts, plate_col=plate_col))
     return pd.concat(metrics, names=["features"])

@@ -291,7 +291,7 @@ def cellprofiler_profiles(
     data_dir: str | Path,
     *,
     crop_size: int | None = None,
-    nuclei_csv: str = NUCLEI_CSV,
+    nuclei: str = NUCLEI_CSV,
     mask_dir: str = MASK_DIR,
     mask_suffix: str = CELL_MASK_SUFFIX,
     measurements: Sequence[str] = DEFAULT_MEASUREMENTS,
@@ -308,7 +308,7 @@ def cellprofiler_profiles(
 
     Parameters
     ----------
-    format, data_dir, nuclei_csv, mask_dir, mask_suffix, options
+    format, data_dir, nuclei, mask_dir, mask_suffix, options
         The data set, read with ``celldino_utils.io.open_cells`` (``options`` go to its index reader).
     crop_size
         None measures whole cells; a size measures only the part of each cell inside the
@@ -344,7 +344,7 @@ def cellprofiler_profiles(
         crop_size=crop_size if crop_size is not None else 64,  # the cell table does not depend on it
         mask_dir=mask_dir,
         mask_suffix=mask_suffix,
-        nuclei_csv=nuclei_csv,
+        nuclei=nuclei,
         **options,
     )
     if len(cells) == 0:

@@ -34,17 +34,27 @@ from celldino_utils.evaluate.mlp_probe import (
     predict_logits,
     train_mlp_probe,
 )
-from celldino_utils.evaluate.moa import dose_groups, moa_auprc, moa_by_dose, summarise_moa_runs
+from celldino_utils.evaluate.moa import (
+    MULTI_MOA,
+    describe_moa_task,
+    dose_groups,
+    moa_auprc,
+    moa_by_dose,
+    moa_task_wells,
+    summarise_moa_runs,
+)
 from celldino_utils.evaluate.paper_values import merge_run, published_table, table_title
 from celldino_utils.evaluate.splits import attach_split, compound_split, grouped_split
 
 __all__ = [
+    "MULTI_MOA",
     "attach_split",
     "FineTuneClassifier",
     "batch_metric_table",
     "build_mlp_probe",
     "cell_similarity",
     "compound_split",
+    "describe_moa_task",
     "dose_groups",
     "evaluate_localisation_map",
     "finetune_classifier",
@@ -62,6 +72,7 @@ __all__ = [
     "moa_auprc",
     "moa_by_dose",
     "moa_map",
+    "moa_task_wells",
     "multi_hot",
     "outlier_cells",
     "predict_fields",

@@ -18,6 +18,7 @@ from copairs.map import average_precision, mean_average_precision
 from sklearn.metrics import f1_score, pairwise_distances_chunked, silhouette_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
+from celldino_utils.evaluate.moa import describe_moa_task, moa_task_wells
 from celldino_utils.io.classes import label_sets
 from celldino_utils.io.profiles import (
     CONTROL_QUERY,
@@ -308,24 +309,52 @@ def moa_map(
     return names.join(scores.set_index("group"), how="inner").reset_index(drop=True)
 
 
+def _single_compound_moas(
+    wells: pd.DataFrame,
+    *,
+    control_query: str,
+    moa_col: str = "Metadata_moa",
+    compound_col: str = "Metadata_broad_sample",
+) -> np.ndarray:
+    """Whether each well is a treated well of an MoA that only one compound has, ``(N,)``."""
+    treated = ~query_mask(wells, control_query, source="retrieval_table", parameter="control_query")
+    compounds = wells.loc[treated].groupby(moa_col)[compound_col].nunique()
+    return treated & wells[moa_col].isin(compounds.index[compounds < 2]).to_numpy()
+
+
 def retrieval_table(
-    wells_by_features: Mapping[str, pd.DataFrame], *, control_query: str = CONTROL_QUERY, seed: int = 0
+    wells_by_features: Mapping[str, pd.DataFrame],
+    *,
+    control_query: str = CONTROL_QUERY,
+    multi_moa: str = "expand",
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Replicate and mechanism retrieval of each feature set's well profiles, side by side.
+
+    The mechanism retrieval uses the wells :func:`celldino_utils.evaluate.moa.moa_task_wells` keeps (treated
+    wells without an MoA left out; with ``multi_moa="expand"`` a compound's set of MoAs is one group here),
+    less the treated wells of MoAs held by a single compound, which have no positive pair (counted in the note).
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``features``: ``replicate_map`` (:func:`replicate_map` against the controls) and
-        ``mechanism_map`` (:func:`moa_map` over the treated wells), each the mean over its groups.
+        Indexed by ``features``: ``replicate_map`` (:func:`replicate_map` against the controls),
+        ``mechanism_map`` (:func:`moa_map` over the treated wells), each the mean over its groups, and
+        ``moa_note`` (:func:`~celldino_utils.evaluate.moa.describe_moa_task`).
     """
     rows = {}
     for name, wells in wells_by_features.items():
         replicate = replicate_map(wells, control_query=control_query, seed=seed)
-        mechanism = moa_map(wells, control_query=control_query, seed=seed)
+        task, counts = moa_task_wells(wells, multi_moa=multi_moa, control_query=control_query)
+        alone = _single_compound_moas(task, control_query=control_query)
+        mechanism = moa_map(task.loc[~alone], control_query=control_query, seed=seed)
+        note = describe_moa_task(counts)
+        if alone.any():
+            note += f"{'; ' if note else ''}{int(alone.sum())} well(s) of MoAs with one compound (no positive pair)"
         rows[name] = {
             "replicate_map": float(replicate["mean_average_precision"].mean()),
             "mechanism_map": float(mechanism["mean_average_precision"].mean()),
+            "moa_note": note,
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("features")
 

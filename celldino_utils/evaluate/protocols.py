@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 from celldino_utils.evaluate.finetune import finetune_f1
 from celldino_utils.evaluate.linear_probe import linear_probe_f1
 from celldino_utils.evaluate.mlp_probe import evaluate_localisation_map
-from celldino_utils.evaluate.moa import moa_by_dose, summarise_moa_runs
+from celldino_utils.evaluate.moa import describe_moa_task, moa_by_dose, moa_task_wells, summarise_moa_runs
 from celldino_utils.evaluate.paper_values import merge_run, published_table
 from celldino_utils.evaluate.splits import grouped_split
 from celldino_utils.io.classes import CLASS_LISTS
@@ -194,14 +194,34 @@ def moa_run_values(
     n_runs: int = 10,
     seed: int = 0,
     control_query: str = CONTROL_QUERY,
+    multi_moa: str = "expand",
+    moa_col: str = "Metadata_moa",
+    plate_col: str = "Metadata_Plate",
     **moa_options: Any,
-) -> pd.DataFrame:
-    """Table D: micro AUPRC x 100 of MoA prediction by dose group, mean and std over ``n_runs`` splits."""
-    rows = []
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table D: micro AUPRC x 100 of MoA prediction by dose group, mean and std over ``n_runs`` splits.
+
+    The treated wells (not ``control_query``) enter the task as
+    :func:`celldino_utils.evaluate.moa.moa_task_wells` selects them: wells of compounds without an MoA are left
+    out, those with several are used as ``multi_moa`` says. ``moa_options`` go to
+    :func:`celldino_utils.evaluate.moa.moa_by_dose`.
+
+    Returns
+    -------
+    (run_values, counts)
+        The run values, each row's ``note`` saying which wells were left out or kept with several MoAs, per
+        plate (:func:`~celldino_utils.evaluate.moa.describe_moa_task`); and those counts, one row per method,
+        plate and reason (``method`` then the columns of ``moa_task_wells``'s counts).
+    """
+    rows, counts = [], []
     for method, wells in wells_by_method.items():
         treated = wells.query(f"not ({control_query})")
-        summary = summarise_moa_runs(moa_by_dose(treated, n_runs=n_runs, seed=seed, **moa_options))
-        for _, row in summary.iterrows():
+        task, counted = moa_task_wells(treated, multi_moa=multi_moa, moa_col=moa_col, plate_col=plate_col)
+        note = describe_moa_task(counted, plate_col=plate_col)
+        counted.insert(0, "method", method)
+        counts.append(counted)
+        runs = moa_by_dose(task, n_runs=n_runs, seed=seed, moa_col=moa_col, **moa_options)
+        for _, row in summarise_moa_runs(runs).iterrows():
             rows.append(
                 {
                     "method": method,
@@ -209,9 +229,10 @@ def moa_run_values(
                     "run_value": row["auprc_mean"],
                     "run_std": row["auprc_std"],
                     "n_runs": int(row["n_runs"]),
+                    "note": note,
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), pd.concat(counts, ignore_index=True) if counts else pd.DataFrame()
 
 
 def finish_table(

@@ -7,6 +7,7 @@ NumPy generator, so the same table and seed always give the same split.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -128,6 +129,7 @@ def compound_split(
     *,
     compound_col: str = "Metadata_broad_sample",
     moa_col: str = "Metadata_moa",
+    label_sep: str | None = "|",
     test_fraction: float = 0.2,
     seed: int,
 ) -> pd.Series:
@@ -136,8 +138,8 @@ def compound_split(
     Parameters
     ----------
     profiles
-        Rows (replicate wells) with ``compound_col`` and ``moa_col``; each compound has one MoA
-        (a multi-MoA string such as ``"a|b"`` counts as one label).
+        Rows (replicate wells) with ``compound_col`` and ``moa_col``; each compound has one annotation,
+        which may name several MoAs separated by ``label_sep`` (``"a|b"``; None: the whole string is one).
     test_fraction
         Fraction of the compounds put in test; must leave at least one.
     seed
@@ -151,9 +153,9 @@ def compound_split(
     Notes
     -----
     Compounds are visited in a seeded random order; a compound goes to test while test holds fewer
-    than ``round(test_fraction * n_compounds)`` compounds and its MoA keeps at least one other
+    than ``round(test_fraction * n_compounds)`` compounds and each of its MoAs keeps at least one other
     compound in train. A MoA with a single compound therefore always stays in train. Raises if the
-    target number of test compounds cannot be reached under that rule.
+    target number of test compounds cannot be reached under that rule, or a compound has no MoA.
     """
     source = "compound_split(profiles)"
     require_metadata(profiles, [compound_col, moa_col], source=source)
@@ -161,20 +163,23 @@ def compound_split(
     mixed = moas[moas.map(len) > 1]
     if len(mixed):
         raise ValueError(f"{source}: compound(s) with more than one {moa_col!r}: {dict(mixed.head(3))}")
-    moa_of = moas.map(lambda v: v[0])
+    moa_of = pd.Series(label_sets(moas.map(lambda v: v[0]), sep=label_sep), index=moas.index)
+    unlabelled = moa_of[moa_of.map(len) == 0]
+    if len(unlabelled):
+        raise ValueError(f"{source}: compound(s) with an empty {moa_col!r}: {list(unlabelled.index[:3])}")
     compounds = sorted(moa_of.index, key=str)
     if not 0 < test_fraction < 1:
         raise ValueError(f"{source}: test_fraction must be in (0, 1), got {test_fraction}")
     n_test = int(round(test_fraction * len(compounds)))
     if n_test < 1:
         raise ValueError(f"{source}: test would be empty: test_fraction {test_fraction} of {len(compounds)} compounds")
-    left_in_train = moa_of.value_counts().to_dict()
+    left_in_train = Counter(label for labels in moa_of for label in labels)
     test: set[object] = set()
     for index in np.random.default_rng(seed).permutation(len(compounds)):
         compound = compounds[index]
-        if len(test) < n_test and left_in_train[moa_of[compound]] > 1:
+        if len(test) < n_test and all(left_in_train[label] > 1 for label in moa_of[compound]):
             test.add(compound)
-            left_in_train[moa_of[compound]] -= 1
+            left_in_train.subtract(moa_of[compound])
     if len(test) < n_test:
         raise ValueError(
             f"{source}: only {len(test)} of the {n_test} wanted test compounds can be drawn while keeping every "

@@ -5,7 +5,7 @@ site: ``Metadata_Plate``, ``Metadata_Well``, ``Metadata_Site`` and, per channel,
 ``FileName_Orig<Channel>`` and ``PathName_Orig<Channel>``. These columns alone say
 which file is which stain (the files are named by the instrument). A platemap (compound,
 mechanism, dose) may be in the same table or in a separate CSV joined on plate
-and well. Nucleus centres come from a CellProfiler per-object table.
+and well. Nucleus centres come from a CellProfiler per-object table (:mod:`celldino_utils.io.nuclei`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from celldino_utils.io.channels import CELLPAINTING
-from celldino_utils.io.files import LOAD_DATA_CSV, NUCLEI_CSV
+from celldino_utils.io.files import LOAD_DATA_CSV
 from celldino_utils.io.hpa import PATHS_COLUMN
 from celldino_utils.io.published import DOSE_COLUMN, add_lincs_columns
 from celldino_utils.io.tables import read_csv, require_columns
@@ -154,14 +154,3 @@ def _join_platemap(index: pd.DataFrame, platemap_csv: Path) -> pd.DataFrame:
             f"{platemap_csv}: no platemap row for {len(missing)} site(s), e.g. {missing.head(3).values.tolist()}"
         )
     return joined.drop(columns="_merge")
-
-
-def read_nucleus_centres(data_dir: str | Path, *, nuclei_csv: str = NUCLEI_CSV) -> pd.DataFrame:
-    """Read a CellProfiler-style nucleus table: plate, well, site, object number and centre (x, y) in pixels."""
-    source = Path(data_dir) / nuclei_csv
-    table = read_csv(source)
-    require_columns(table, [*SITE_KEYS, "Metadata_ObjectNumber", *CENTRE_COLUMNS], source=source)
-    bad = table[list(CENTRE_COLUMNS)].isna().any(axis=1)
-    if bad.any():
-        raise ValueError(f"{source}: {int(bad.sum())} nucleus row(s) without a centre")
-    return table

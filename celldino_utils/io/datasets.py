@@ -15,12 +15,13 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from celldino_utils.io.cellpainting import CENTRE_COLUMNS, SITE_KEYS, read_cellpainting, read_nucleus_centres
+from celldino_utils.io.cellpainting import CENTRE_COLUMNS, SITE_KEYS, read_cellpainting
 from celldino_utils.io.channels import ChannelLayout, channel_positions, get_layout
 from celldino_utils.io.crops import cell_centres, crop_around, crop_cell, native_crop_side, resize_crop
 from celldino_utils.io.files import CELL_MASK_SUFFIX, MASK_DIR, NUCLEI_CSV
 from celldino_utils.io.hpa import PATHS_COLUMN, read_hpa_fov, read_hpa_kaggle
 from celldino_utils.io.images import image_shape, read_image, stack_channels, to_unit_float
+from celldino_utils.io.nuclei import read_nucleus_centres
 from celldino_utils.io.photographs import read_photographs
 
 _INDEXERS = {
@@ -255,10 +256,14 @@ def open_cells(
     field_px: int | None = None,
     mask_dir: str = MASK_DIR,
     mask_suffix: str = CELL_MASK_SUFFIX,
-    nuclei_csv: str = NUCLEI_CSV,
+    nuclei: str = NUCLEI_CSV,
     **options: object,
 ) -> CellDataset:
-    """Open single cells: HPA from label masks ``mask_dir/{Id}{mask_suffix}``, Cell Painting from ``nuclei_csv``.
+    """Open single cells: HPA from label masks ``mask_dir/{Id}{mask_suffix}``, Cell Painting from ``nuclei``.
+
+    ``nuclei`` names the nucleus tables under ``data_dir``: ``nuclei.csv``, or the CellProfiler SQLite of each
+    plate (a glob pattern, e.g. ``backend/*/*/*.sqlite``) or CytoTable Parquet, read by
+    :func:`celldino_utils.io.nuclei.read_nucleus_centres` (key and location columns only, file by file).
 
     ``crop_size`` is the side of every crop; with ``field_px`` it counts pixels at the scale of fields whose
     shorter side is ``field_px`` (a model's training scale, see :class:`CellDataset`), else native pixels.
@@ -270,7 +275,7 @@ def open_cells(
         raise ValueError(f"field_px must be a positive number of pixels, got {field_px}")
     fields = open_fields(format, data_dir, **options)
     if format == "cellpainting":
-        cells = _centre_cells(fields, Path(data_dir), nuclei_csv)
+        cells = _centre_cells(fields, Path(data_dir), nuclei)
         return CellDataset(fields, cells, crop_size=crop_size, mask_paths=None, field_px=field_px)
     mask_paths = [Path(data_dir) / mask_dir / f"{image_id}{mask_suffix}" for image_id in fields.metadata["Metadata_Id"]]
     tables = []
@@ -313,16 +318,18 @@ def open_images(
     return open_cells(format, data_dir, crop_size=int(crop_size), field_px=field_px, **options)
 
 
-def _centre_cells(fields: FieldDataset, data_dir: Path, nuclei_csv: str) -> pd.DataFrame:
-    nuclei = read_nucleus_centres(data_dir, nuclei_csv=nuclei_csv)
-    keys = fields.metadata[list(SITE_KEYS)].assign(field=np.arange(len(fields)))
-    merged = nuclei.merge(keys, on=list(SITE_KEYS), how="left", validate="many_to_one")
+def _centre_cells(fields: FieldDataset, data_dir: Path, nuclei: str) -> pd.DataFrame:
+    """One row per nucleus of ``nuclei`` (``field``, ``cell_id``, ``center_x``, ``center_y``), sites matched on
+    their keys written as text (a plate or site may be a number in one table and text in another)."""
+    centres = read_nucleus_centres(data_dir, nuclei=nuclei)
+    keys = fields.metadata[list(SITE_KEYS)].astype(str).assign(field=np.arange(len(fields)))
+    as_text = centres.astype(dict.fromkeys(SITE_KEYS, str))
+    merged = as_text.merge(keys, on=list(SITE_KEYS), how="left", validate="many_to_one")
     orphans = merged["field"].isna()
     if orphans.any():
         example = merged.loc[orphans, list(SITE_KEYS)].head(1).values.tolist()
-        raise ValueError(
-            f"{data_dir / nuclei_csv}: {int(orphans.sum())} nuclei belong to no site of the index, e.g. {example}"
-        )
+        count = int(orphans.sum())
+        raise ValueError(f"{data_dir / nuclei}: {count} nuclei belong to no site of the index, e.g. {example}")
     merged = merged.sort_values(["field", "Metadata_ObjectNumber"], kind="stable")
     return pd.DataFrame(
         {

@@ -27,6 +27,9 @@ MULTI_LABEL = "multi-label"
 OTHER_COLOUR = "#d4d4d4"
 _LABEL_COL = "Metadata_display_label"
 
+#: Colour group of the rows of a panel whose colouring column has no value (a compound without an MoA).
+NO_VALUE = "(none)"
+
 
 def localisation_labels(
     table: pd.DataFrame,
@@ -196,8 +199,9 @@ def panel_silhouette(
     """The cosine silhouette a UMAP panel coloured by ``by`` reports, and what it was computed on.
 
     ``by="localisation"`` uses the single-label HPA fields and their class, only those of ``classes``
-    when given (the highlighted clusters of Figure A); any other value is a metadata column. The
-    silhouette is computed on the embedding features, not on the 2-D map.
+    when given (the highlighted clusters of Figure A); any other value is a metadata column, whose rows
+    without a value (wells of a compound without an MoA annotation) are left out and counted in what is
+    returned. The silhouette is computed on the embedding features, not on the 2-D map.
     """
     if by == "localisation":
         labels = localisation_labels(profiles)
@@ -209,8 +213,11 @@ def panel_silhouette(
     elif classes:
         raise ValueError(f"panel_silhouette: classes select localisation classes; not valid with by={by!r}")
     else:
-        require_metadata(profiles, [by], source="panel_silhouette")
-        labels, keep, what = profiles[by].astype(str), np.ones(len(profiles), dtype=bool), by.removeprefix("Metadata_")
+        if by not in profiles.columns:
+            require_metadata(profiles, [by], source="panel_silhouette")  # names the column and the present ones
+        labels, keep, what = profiles[by].astype(str), profiles[by].notna().to_numpy(), by.removeprefix("Metadata_")
+        if not keep.all():
+            what += f", {int((~keep).sum())} rows without one left out"
     return _labelled_silhouette(profiles, labels, keep=keep, sample_size=sample_size), what
 
 
@@ -248,6 +255,8 @@ def _panel(
     if by == "localisation":
         labels = localisation_labels(coords)
         coords, by = coords.assign(**{labels.name: labels}), labels.name
+    elif by in coords.columns and coords[by].isna().any():
+        coords = coords.assign(**{by: coords[by].fillna(NO_VALUE)})
     plot_umap(coords, color_col=by, highlight=highlight, title=title, ax=ax, note=note)
 
 

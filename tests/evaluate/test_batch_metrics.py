@@ -158,5 +158,14 @@ def test_retrieval_table_puts_replicate_and_mechanism_map_side_by_side() -> None
     assert list(table.index) == ["angles", "reversed"] and table.index.name == "features"
     replicate = replicate_map(wells, control_query=DMSO)["mean_average_precision"].mean()
     mechanism = moa_map(wells, control_query=DMSO)["mean_average_precision"].mean()
-    assert table.loc["angles"].tolist() == pytest.approx([replicate, mechanism])
+    assert table.loc["angles", ["replicate_map", "mechanism_map"]].tolist() == pytest.approx([replicate, mechanism])
     assert table.loc["angles", "replicate_map"] == pytest.approx(1.0)  # each compound's twin is its nearest well
+    assert table.loc["angles", "moa_note"] == ""  # every treated well has one MoA
+    extra = wells[wells["Metadata_broad_sample"] == "A"].assign(Metadata_broad_sample="E", Metadata_moa=np.nan)
+    unannotated = pd.concat([wells, extra], ignore_index=True)
+    note = retrieval_table({"angles": unannotated}, control_query=DMSO).loc["angles", "moa_note"]
+    assert note == "2 well(s) left out of the MoA task, no MoA annotation (by plate P1: 1, P2: 1)"
+    lonely = pd.concat([wells, extra.assign(Metadata_moa="m3")], ignore_index=True)
+    table = retrieval_table({"angles": lonely}, control_query=DMSO)
+    assert table.loc["angles", "mechanism_map"] == pytest.approx(mechanism)
+    assert table.loc["angles", "moa_note"] == "2 well(s) of MoAs with one compound (no positive pair)"

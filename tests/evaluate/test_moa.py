@@ -12,7 +12,16 @@ from sklearn.metrics import average_precision_score
 from sklearn.preprocessing import StandardScaler, label_binarize
 from threadpoolctl import threadpool_limits
 
-from celldino_utils.evaluate.moa import DOSE_GROUPS, dose_groups, moa_auprc, moa_by_dose, summarise_moa_runs
+from celldino_utils.evaluate.moa import (
+    DOSE_GROUPS,
+    NO_MOA,
+    describe_moa_task,
+    dose_groups,
+    moa_auprc,
+    moa_by_dose,
+    moa_task_wells,
+    summarise_moa_runs,
+)
 from celldino_utils.io.profiles import to_profiles
 
 
@@ -110,3 +119,49 @@ def test_moa_by_dose_ten_distinct_runs_and_summary() -> None:
     assert means["low"] < means["maximum"]  # the signal grows with the dose
     again = moa_by_dose(wells, n_runs=2, seed=0)
     pd.testing.assert_frame_equal(again, runs[runs["run"] < 2].reset_index(drop=True).loc[again.index])
+
+
+def test_task_wells_leave_out_unannotated_compounds_and_treat_several_moas_as_asked() -> None:
+    moas = ["a", np.nan, " b | a ", "", "b", np.nan]
+    plates = ["P1", "P1", "P2", "P2", "P2", "P1"]
+    wells = to_profiles(pd.DataFrame({"Plate": plates, "moa": moas, "pert_type": ["trt"] * 5 + ["control"]}), np.eye(6))
+    control = "Metadata_pert_type == 'control'"
+    task, counts = moa_task_wells(wells, control_query=control)
+    assert task["Metadata_moa"].tolist() == ["a", "b|a", "b", "control"]  # the control keeps its well
+    assert counts.to_dict("records") == [
+        {"Metadata_Plate": "P1", "reason": NO_MOA, "left_out": True, "n_wells": 1},
+        {"Metadata_Plate": "P2", "reason": NO_MOA, "left_out": True, "n_wells": 1},
+        {"Metadata_Plate": "P2", "reason": "several MoAs (multi_moa='expand')", "left_out": False, "n_wells": 1},
+    ]
+    first, _ = moa_task_wells(wells, multi_moa="first", control_query=control)
+    assert first["Metadata_moa"].tolist() == ["a", "b", "b", "control"]
+    dropped, counts = moa_task_wells(wells, multi_moa="drop")
+    assert dropped["Metadata_moa"].tolist() == ["a", "b"]
+    assert counts.groupby("left_out")["n_wells"].sum().to_dict() == {True: 4}
+    assert describe_moa_task(counts) == (
+        "3 well(s) left out of the MoA task, no MoA annotation (by plate P1: 2, P2: 1); "
+        "1 well(s) left out of the MoA task, several MoAs (multi_moa='drop') (by plate P2: 1)"
+    )
+    with pytest.raises(ValueError, match=r"multi_moa: choose one of \['expand', 'first', 'drop'\], got 'all'"):
+        moa_task_wells(wells, multi_moa="all")
+
+
+def test_moa_auprc_scores_a_compound_with_several_moas_against_a_multi_hot_truth() -> None:
+    train = to_profiles(
+        pd.DataFrame({"moa": ["a", "a", "b", "b", "a|b"]}), np.array([[0.0], [0.2], [5.0], [5.2], [2.6]])
+    )
+    test = to_profiles(pd.DataFrame({"moa": ["a", "b|a", "b"]}), np.array([[0.1], [2.5], [5.1]]))
+    expanded = to_profiles(
+        pd.DataFrame({"moa": ["a", "a", "b", "b", "a", "b"]}), np.array([[0.0], [0.2], [5.0], [5.2], [2.6], [2.6]])
+    )
+    scaler = StandardScaler().fit(expanded.filter(like="emb_").to_numpy())
+    model = LogisticRegression(max_iter=2000, random_state=0)
+    model.fit(scaler.transform(expanded.filter(like="emb_").to_numpy()), expanded["Metadata_moa"])
+    truth = np.array([[1, 0], [1, 1], [0, 1]])
+    expected = 100 * average_precision_score(
+        truth, model.predict_proba(scaler.transform(test.filter(like="emb_").to_numpy())), average="micro"
+    )
+    assert moa_auprc(train, test, seed=0) == pytest.approx(expected)
+    empty = test.assign(Metadata_moa=["a", "", "b"])
+    with pytest.raises(ValueError, match="1 test well\\(s\\) with an empty 'Metadata_moa'"):
+        moa_auprc(train, empty, seed=0)

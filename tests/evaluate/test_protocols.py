@@ -84,7 +84,8 @@ def test_moa_run_values_per_dose_group() -> None:
                         }
                     )
     rows.append({**rows[0], "Metadata_pert_type": "control", "Metadata_moa": "control", "Metadata_dose_recode": 0})
-    values = moa_run_values({"toy": pd.DataFrame(rows)}, n_runs=3, test_fraction=0.34)
+    values, counts = moa_run_values({"toy": pd.DataFrame(rows)}, n_runs=3, test_fraction=0.34)
+    assert counts.empty
     assert set(values["column"]) == {"Low dose", "Medium dose", "Maximum dose"}
     assert (values["n_runs"] == 3).all()
     by_dose = values.set_index("column")["run_value"]

@@ -133,3 +133,20 @@ def test_a_wrong_published_split_is_refused_naming_the_file(splits: pd.DataFrame
     cells = pd.DataFrame({"Metadata_antibody": ["HPA1"], "emb_0": [0.0]})
     with pytest.raises(ValueError, match=message):
         attach_split(cells, splits, source="splits.csv")
+
+
+def test_a_compound_with_several_moas_is_tested_only_when_each_of_its_moas_stays_in_train() -> None:
+    wells = pd.concat([_wells(n_moas=2, per_moa=3), _wells(n_moas=1, per_moa=1)], ignore_index=True)
+    both = wells["Metadata_broad_sample"] == wells["Metadata_broad_sample"].iloc[-1]
+    wells.loc[both, ["Metadata_broad_sample", "Metadata_moa"]] = ["BRD-AB", "moa0|moa1"]
+    tested = 0
+    for seed in range(40):
+        split = compound_split(wells, test_fraction=0.4, seed=seed)
+        train = set(wells.loc[split == "train", "Metadata_moa"])
+        test = wells.loc[split == "test", "Metadata_moa"]
+        for labels in test:
+            assert all(any(label in t.split("|") for t in train) for label in labels.split("|"))
+        tested += (split[both] == "test").all()
+    assert tested > 0
+    with pytest.raises(ValueError, match="compound\\(s\\) with an empty 'Metadata_moa'"):
+        compound_split(wells.assign(Metadata_moa=wells["Metadata_moa"].where(~both, " | ")), seed=0)

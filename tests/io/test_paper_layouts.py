@@ -27,6 +27,7 @@ from ..paper_layouts import (
     HPA_FOV_CONFIG,
     HPA_TINY_SEEDS,
     LINCS_CONFIG,
+    NUCLEI_SQLITE,
     PLATEMAP_CSV,
     PROFILE_METADATA,
     hpa_tiny_card,
@@ -115,12 +116,20 @@ def test_lincs_reads_as_the_unrenamed_synthetic_screen(paper: dict[str, Path], t
     ]
     names = load_data[[f"FileName_Orig{tag}" for tag in CELLPAINTING.file_tags]].to_numpy().ravel()
     assert all(PHENIX_FILE.fullmatch(name) for name in names)
-    assert not (folder / "compounds.csv").exists()
+    assert not (folder / "compounds.csv").exists() and not (folder / "nuclei.csv").exists()
+    plates = sorted(load_data["Metadata_Plate"].unique())
+    assert sorted(p.stem for p in folder.glob(NUCLEI_SQLITE)) == plates  # one CellProfiler SQLite per plate
     generate_cellpainting(tmp_path, LINCS_CONFIG)
-    renamed = open_cells("cellpainting", folder, crop_size=32, platemap_csv=PLATEMAP_CSV)
+    renamed = open_cells("cellpainting", folder, crop_size=32, platemap_csv=PLATEMAP_CSV, nuclei=NUCLEI_SQLITE)
     original = open_cells("cellpainting", tmp_path, crop_size=32)
     assert sorted(renamed.metadata.columns) == sorted(original.metadata.columns)
-    pd.testing.assert_frame_equal(renamed.metadata, original.metadata[renamed.metadata.columns])
+    moa = renamed.metadata["Metadata_moa"]
+    pd.testing.assert_frame_equal(
+        renamed.metadata.drop(columns=moa.name), original.metadata[renamed.metadata.columns].drop(columns=moa.name)
+    )
+    changed = renamed.metadata.loc[moa.ne(original.metadata[moa.name]), "Metadata_broad_sample"]
+    assert changed.nunique() == 2  # as on real plates: one compound without an MoA, one with two
+    assert moa.isna().any() and moa.str.contains("|", regex=False).any()
     for i in sample_positions(len(renamed.fields), 6):
         np.testing.assert_array_equal(renamed.fields[i].numpy(), original.fields[i].numpy())
     for i in sample_positions(len(renamed), 6):

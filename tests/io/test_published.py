@@ -53,9 +53,33 @@ def test_lincs_doses_are_recoded_and_dmso_marked(lincs_csv_gz: Path) -> None:
 
 
 def test_lincs_profiles_go_straight_into_table_d(lincs_csv_gz: Path) -> None:
-    runs = moa_run_values({"CellProfiler": read_published(lincs_csv_gz)}, n_runs=1)
+    runs, counts = moa_run_values({"CellProfiler": read_published(lincs_csv_gz)}, n_runs=1)
     assert runs["column"].tolist() == ["Low dose", "Medium dose", "Maximum dose"]
     assert (runs["run_value"] == 100).all()  # the two MoAs are three standard deviations apart
+    assert counts.empty and (runs["note"] == "").all()
+
+
+def test_a_plate_with_unannotated_and_multi_moa_compounds_goes_into_table_d(tmp_path: Path) -> None:
+    table = _lincs_table()
+    extra = table[table["Metadata_broad_sample"].isin(["BRD-K00", "BRD-K10"])].copy()
+    extra["Metadata_broad_sample"] = extra["Metadata_broad_sample"].map({"BRD-K00": "BRD-none", "BRD-K10": "BRD-both"})
+    extra["Metadata_moa"] = extra["Metadata_broad_sample"].map(
+        {"BRD-none": np.nan, "BRD-both": "HDAC inhibitor|proteasome inhibitor"}
+    )
+    path = tmp_path / "SQ00015096.csv.gz"
+    pd.concat([table, extra], ignore_index=True).to_csv(path, index=False, compression="gzip")
+    runs, counts = moa_run_values({"CellProfiler": read_published(path)}, n_runs=1)
+    assert runs["run_value"].notna().all()
+    assert counts.to_dict("records") == [
+        {"method": "CellProfiler", "Metadata_Plate": "SQ00015096", "reason": "no MoA annotation", "left_out": True,
+         "n_wells": 6},
+        {"method": "CellProfiler", "Metadata_Plate": "SQ00015096", "reason": "several MoAs (multi_moa='expand')",
+         "left_out": False, "n_wells": 6},
+    ]  # fmt: skip
+    assert runs["note"].iloc[0] == (
+        "6 well(s) left out of the MoA task, no MoA annotation (by plate SQ00015096: 6); "
+        "6 well(s) in the MoA task, several MoAs (multi_moa='expand') (by plate SQ00015096: 6)"
+    )
 
 
 def test_parquet_reads_like_the_csv(lincs_csv_gz: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import torch
 
 from celldino_utils.cli import main
 from celldino_utils.embed import load_embedding_model, resolve_checkpoint
+from celldino_utils.io.channels import HPA_FOV
 from celldino_utils.models import (
     RETIRED_NAMES,
     find_released_weights,
@@ -60,7 +61,7 @@ def test_a_wrong_hash_suffix_is_refused_with_both_prefixes(released: Path) -> No
     with pytest.raises(ValueError, match=message):
         load_released_model("cell_dino_cp_vits8")
     with pytest.raises(ValueError, match=message):  # a file given by path is checked the same way
-        load_embedding_model("cell_dino_cp_vits8", in_chans=5, weights=file)
+        load_embedding_model("cell_dino_cp_vits8", data_channels=("DNA", "RNA", "ER", "AGP", "Mito"), weights=file)
 
 
 def test_two_files_named_for_one_model_are_both_named(released: Path) -> None:
@@ -105,7 +106,7 @@ def test_the_builder_name_is_retired_naming_both_checkpoints(tmp_path: Path) -> 
     with pytest.raises(ValueError, match=rf"'cell_dino_hpa_vitl16' is the official builder .*{expected}"):
         get_released_model("cell_dino_hpa_vitl16")
     with pytest.raises(ValueError, match=expected):  # as a checkpoint parameter
-        load_embedding_model(resolve_checkpoint("cell_dino_hpa_vitl16"), in_chans=4)
+        load_embedding_model(resolve_checkpoint("cell_dino_hpa_vitl16"), data_channels=HPA_FOV.channels)
     card = tmp_path / "card.yaml"
     card.write_text("like: cell_dino_hpa_vitl16\nweights: w.pth\n")
     with pytest.raises(ValueError, match=rf"{card}: 'like: cell_dino_hpa_vitl16' is the official builder"):
