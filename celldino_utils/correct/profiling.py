@@ -89,7 +89,7 @@ def normalize_plates(
     wells: pd.DataFrame,
     *,
     method: str = "mad_robustize",
-    control_query: str = CONTROL_QUERY,
+    control_query: str | None = CONTROL_QUERY,
     plate_col: str = "Metadata_Plate",
     mad_epsilon: float = 1e-18,
     zero_mad: str = "raise",
@@ -104,7 +104,8 @@ def normalize_plates(
         pycytominer ``normalize`` method: ``"mad_robustize"`` (subtract the control median, divide by
         the scaled control MAD), ``"robustize"`` or ``"standardize"``.
     control_query
-        pandas query selecting the control (DMSO) wells; at least 2 per plate.
+        pandas query selecting the wells each plate is normalised against (the DMSO wells); at least 2 per plate.
+        None: every well of the plate (LINCS "normalized by whole plate").
     plate_col
         Column naming the plate; each plate is normalised on its own.
     mad_epsilon
@@ -123,8 +124,11 @@ def normalize_plates(
     require_metadata(wells, [plate_col], source=source)
     feature_matrix(wells, source=source)
     frame = wells.reset_index(drop=True)
-    controls = query_mask(frame, control_query, source=source, parameter="control_query")
-    _controls_per_plate(frame, controls, plate_col=plate_col, query=control_query, source=source)
+    if control_query is None:
+        controls = np.ones(len(frame), dtype=bool)
+    else:
+        controls = query_mask(frame, control_query, source=source, parameter="control_query")
+    _controls_per_plate(frame, controls, plate_col=plate_col, query=str(control_query), source=source)
     plates = frame.groupby(plate_col, sort=False).groups
     bad = sorted({f for rows in plates.values() for f in _zero_mad(frame.loc[rows], controls[rows])})
     if bad and method == "mad_robustize":
@@ -141,7 +145,7 @@ def normalize_plates(
             plate,
             features=feature_columns(frame),
             meta_features=metadata_columns(frame),
-            samples=control_query,
+            samples="all" if control_query is None else control_query,
             method=method,
             mad_robustize_epsilon=mad_epsilon,
             output_file=None,

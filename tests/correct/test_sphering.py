@@ -77,6 +77,20 @@ def test_normalize_plates_centres_and_scales_on_each_plates_controls() -> None:
         np.testing.assert_allclose(mad, 1.0, rtol=1e-6)
 
 
+def test_normalize_plates_on_the_whole_plate_and_the_chain_defaults_to_it() -> None:
+    wells = _plates()
+    normalized = normalize_plates(wells, control_query=None)  # LINCS: normalised by whole plate
+    for _, plate in normalized.groupby("Metadata_Plate"):
+        features = plate.filter(like="emb_")
+        np.testing.assert_allclose(features.median(), 0.0, atol=1e-9)
+        np.testing.assert_allclose((features - features.median()).abs().median() * 1.4826, 1.0, rtol=1e-6)
+    chain = sphering(wells, control_query=DMSO, feature_operations=())
+    by_hand = sphering(normalized, control_query=DMSO, normalize_method=None, feature_operations=())
+    pd.testing.assert_frame_equal(chain, by_hand)
+    on_dmso = sphering(wells, control_query=DMSO, normalize_query=DMSO, feature_operations=())
+    assert not np.allclose(on_dmso.filter(like="emb_"), chain.filter(like="emb_"))
+
+
 def test_normalize_plates_needs_two_controls_per_plate() -> None:
     wells = _plates()
     keep = ~((wells["Metadata_Plate"] == "P2") & (wells["Metadata_broad_sample"] == "DMSO"))
