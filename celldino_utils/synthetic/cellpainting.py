@@ -21,8 +21,10 @@ from celldino_utils.io.files import LOAD_DATA_CSV, NUCLEI_CSV
 from celldino_utils.io.published import LINCS_DOSES_UM
 from celldino_utils.synthetic._cellpainting_phenotypes import (
     KNOBS,
+    MAX_NUCLEI,
     MOA_NAMES,
     build_compounds,
+    describe_phenotype,
     draw_cells,
     place_cells,
     render_stains,
@@ -71,8 +73,8 @@ class CellPaintingSyntheticConfig:
     doses_um: tuple[float, ...] = LINCS_DOSES_UM
     dmso_wells_per_plate: int = 24
     sites_per_well: int = 1
-    site_size: int = 144
-    cells_per_site: tuple[int, int] = (8, 20)
+    site_size: int = 96
+    cells_per_site: tuple[int, int] = (8, 16)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -173,7 +175,7 @@ def _draw_batch(rng: np.random.Generator) -> dict[str, np.ndarray]:
         "ramp": np.array([rng.uniform(0.0, 2 * np.pi), rng.uniform(0.05, 0.3)]),
         "vignette": rng.uniform(0.1, 0.45) * rng.uniform(0.8, 1.2, 5),
         "cyto_stain": rng.uniform(0.0, 0.3, 5) * [0.25, 1.0, 1.0, 1.0, 1.0],  # Hoechst stains little cytoplasm
-        "blur": rng.uniform(0.4, 1.3, 1),
+        "blur": rng.uniform(0.3, 0.75, 1),  # a PSF of under a tenth of a nucleus radius
         "shot": rng.uniform(0.8, 3.0, 1),
         "read": rng.uniform(8.0, 25.0, 1),
         "size_factor": rng.lognormal(0.0, 0.1, 1),
@@ -190,7 +192,7 @@ def _draw_plate(batch: dict[str, np.ndarray], size: int, rng: np.random.Generato
         background=batch["background"] * rng.lognormal(0.0, 0.15, 5),
         illumination=np.stack(fields),
         cyto_stain=np.clip(batch["cyto_stain"] + rng.normal(0.0, 0.03, 5), 0.0, None),
-        blur=float(max(batch["blur"][0] + rng.normal(0.0, 0.1), 0.3)),
+        blur=float(max(batch["blur"][0] + rng.normal(0.0, 0.06), 0.25)),
         shot=float(batch["shot"][0] * rng.lognormal(0.0, 0.1)),
         read=float(batch["read"][0]),
         size_factor=float(batch["size_factor"][0] * rng.lognormal(0.0, 0.03)),
@@ -252,14 +254,17 @@ def _geometry(cells: dict[str, np.ndarray], size: int, rng: np.random.Generator)
 
     ``label`` is the cell owning the pixel, ``rho`` the normalised distance to its outline (< 1 inside),
     ``rho2`` the same for the runner-up cell (touching cells share a membrane where ``rho / rho2`` is 1),
-    ``nu`` the normalised distance to the owner's nucleus outline; far from any cell all are ``_FAR``.
+    ``nu`` the normalised distance to the outline of the owner's nearest nucleus (a cell may have several, with
+    outlines as irregular as its ``irregularity``); far from any cell all are ``_FAR``.
     """
     n = len(cells["x"])
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     smooth = np.where(cells["round"], 0.2, 1.0)[:, None, None]
-    amplitude = np.array([0.06, 0.025])[:, None, None, None]  # cells wobble more than nuclei
-    cell_harmonics, nucleus_harmonics = rng.normal(0.0, 1.0, (2, n, 3, 2)) * amplitude * smooth
-    nucleus_angle = cells["angle"] + rng.normal(0.0, 0.2, n)
+    cell_harmonics = rng.normal(0.0, 0.06, (n, 3, 2)) * smooth
+    nucleus_harmonics = (
+        rng.normal(0.0, 0.03, (n, MAX_NUCLEI, 3, 2)) * (smooth * cells["irregularity"][:, None, None])[:, None]
+    )
+    nucleus_angle = cells["angle"][:, None] + rng.normal(0.0, 0.2, (n, MAX_NUCLEI))
     rho, boxes = np.full((max(n, 2), size, size), _FAR, dtype=np.float32), []
     for i in range(n):
         reach = 2.4 * cells["radius"][i] * np.sqrt(cells["aspect"][i])  # rho >= 1.6 outside this box
@@ -271,10 +276,12 @@ def _geometry(cells: dict[str, np.ndarray], size: int, rng: np.random.Generator)
     label = rho.argmin(axis=0)
     nu = np.full((size, size), _FAR, dtype=np.float32)
     for i, box in enumerate(boxes):
-        nucleus = {"radius": cells["nucleus_radius"][i], "aspect": np.sqrt(cells["aspect"][i])}
-        nucleus |= {"angle": nucleus_angle[i], "harmonics": nucleus_harmonics[i]}
         mine = label[box] == i
-        nu[box][mine] = _outline_distance(xx[box] - cells["nx"][i], yy[box] - cells["ny"][i], nucleus)[mine]
+        for j in range(int(cells["n_nuclei"][i])):
+            nucleus = {"radius": cells["nucleus_radius"][i], "aspect": np.sqrt(cells["aspect"][i])}
+            nucleus |= {"angle": nucleus_angle[i, j], "harmonics": nucleus_harmonics[i, j]}
+            dx, dy = xx[box] - cells["nuclei_x"][i, j], yy[box] - cells["nuclei_y"][i, j]
+            nu[box][mine] = np.minimum(nu[box][mine], _outline_distance(dx, dy, nucleus)[mine])
     return {
         "label": label,
         "rho": np.take_along_axis(rho, label[None], axis=0)[0],
@@ -287,7 +294,7 @@ def _geometry(cells: dict[str, np.ndarray], size: int, rng: np.random.Generator)
 
 def _acquire(signal: np.ndarray, imaging: _Imaging, *, gain: float, rng: np.random.Generator) -> np.ndarray:
     """Image the stain density (5, H, W): gain, blur, background, vignetting and noise; return uint16 counts."""
-    blur = max(imaging.blur + rng.normal(0.0, 0.1), 0.3)  # focus varies from site to site
+    blur = max(imaging.blur + rng.normal(0.0, 0.06), 0.25)  # focus varies from site to site
     counts = np.stack([gaussian_blur(channel, blur) for channel in signal])
     counts *= (_LEVELS * imaging.gain * gain)[:, None, None]
     counts = (counts + imaging.background[:, None, None]) * imaging.illumination + 100.0  # 100 = camera offset
@@ -417,8 +424,9 @@ def planted_cellpainting_effects(data_dir: str | Path) -> dict[str, pd.DataFrame
     -------
     dict of str to pandas.DataFrame
         ``phenotypes``: MoA x knob, the mean over the MoA's compounds of the effect at full strength (size,
-        count and intensity knobs are natural-log factors, 0.4 is about x1.5; the fraction knobs are extra
-        fractions of affected cells); knobs no MoA moves by 0.05 or more are left out.
+        count, organisation and intensity knobs are natural-log factors, 0.4 is about x1.5; the fraction knobs
+        are extra fractions of affected cells); knobs no MoA moves by 0.05 or more are left out.
+        ``looks``: one row per MoA, its shape and pattern changes in words (``describe_phenotype``).
         ``dose_response``: MoA x ``Metadata_dose_recode``, the mean fraction of that effect seen at each dose.
         ``plates``: one row per plate, its technical and biological effects (``plates.csv``).
 
@@ -440,4 +448,10 @@ def planted_cellpainting_effects(data_dir: str | Path) -> dict[str, pd.DataFrame
     strengths = [c for c in compounds if c.startswith("strength_dose_")]
     dose_response = compounds.groupby("Metadata_moa")[strengths].mean().round(2)
     dose_response.columns = pd.Index([int(c.rsplit("_", 1)[1]) for c in strengths], name="Metadata_dose_recode")
-    return {"phenotypes": phenotypes, "dose_response": dose_response, "plates": pd.read_csv(data_dir / "plates.csv")}
+    looks = phenotypes.apply(describe_phenotype, axis=1).rename("looks like").to_frame()
+    return {
+        "phenotypes": phenotypes,
+        "looks": looks,
+        "dose_response": dose_response,
+        "plates": pd.read_csv(data_dir / "plates.csv"),
+    }

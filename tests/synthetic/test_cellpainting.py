@@ -131,7 +131,12 @@ def test_planted_effects_are_read_back(tiny, tmp_path):
     root, config, _ = tiny
     planted = planted_cellpainting_effects(root)
     assert len(planted["phenotypes"]) == config.n_moas and planted["phenotypes"].abs().max().min() >= 0.05
-    assert (planted["phenotypes"].loc["HDAC inhibitor", ["nucleus_size", "rna_intensity"]] > 0.2).all()
+    hdac = planted["phenotypes"].loc["HDAC inhibitor"]
+    assert hdac["nucleus_size"] > 0.2 and hdac["chromatin_condensation"] < -0.5  # shape and pattern, not brightness
+    looks = planted["looks"]["looks like"]
+    assert list(looks.index) == list(planted["phenotypes"].index)
+    assert "smooth, decondensed chromatin" in looks["HDAC inhibitor"]
+    assert "ER collapsed around the nucleus" in looks["proteasome inhibitor"]
     dose = planted["dose_response"]
     assert (
         list(dose.columns) == list(range(1, len(config.doses_um) + 1))
