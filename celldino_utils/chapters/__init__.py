@@ -13,7 +13,7 @@ from celldino_utils.chapters.correction import (
     sphered_wells,
 )
 from celldino_utils.chapters.curve import CurveScore, compute_curve, heldout_probe_score, supervised_reference
-from celldino_utils.chapters.embedding import EmbedJob, cellprofiler_suite, embed_suite
+from celldino_utils.chapters.embedding import EmbedJob, cellprofiler_suite, crops_as_embedded, embed_suite
 from celldino_utils.chapters.tables import read_localisation_cells
 from celldino_utils.chapters.training import ModelRun, train_or_take
 
@@ -25,6 +25,7 @@ __all__ = [
     "compute_curve",
     "correct_cellpainting_wells",
     "correct_hpa_fields",
+    "crops_as_embedded",
     "embed_suite",
     "heldout_probe_score",
     "read_localisation_cells",

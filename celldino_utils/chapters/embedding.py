@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from celldino_utils.augment import EvalTransform
 from celldino_utils.correct.profiling import aggregate_wells
 from celldino_utils.embed.cellprofiler import cellprofiler_profiles
 from celldino_utils.embed.model import RANDOM_INIT, random_init_twin
 from celldino_utils.embed.pipeline import embed_data
+from celldino_utils.io.datasets import open_cells
 from celldino_utils.io.profiles import is_feature, profile_path, write_profiles
 
 
@@ -143,3 +146,41 @@ def cellprofiler_suite(
             out = write_profiles(table, profile_path(out_dir, dataset=job.dataset, level=level, features=features))
             rows.append(_written(out, dataset=job.dataset, level=level, features=features, start=start))
     return pd.DataFrame(rows)
+
+
+def crops_as_embedded(
+    job: EmbedJob, *, label_col: str, query: str | None = None, n_per_group: int = 3, seed: int = 0
+) -> tuple[np.ndarray, list[str]]:
+    """Single-cell crops exactly as a model receives them: cut at ``job.crop_size``, then self-normalised.
+
+    Parameters
+    ----------
+    job
+        A cell-level job (its data, format, crop size and read options; native pixels, as a model without a
+        recorded training scale embeds them).
+    label_col
+        One row of crops per value of this metadata column (sorted).
+    query
+        ``DataFrame.query`` on the cells' metadata choosing the cells drawn from, or None for all.
+    n_per_group
+        Crops per row, drawn at random (seeded) among the row's cells.
+
+    Returns
+    -------
+    crops : numpy.ndarray
+        Shape ``(G, n_per_group, C, S, S)``: each channel of each crop in standard deviations of its own mean.
+    labels : list of str
+        The ``G`` values of ``label_col``, in row order.
+    """
+    cells = open_cells(job.format, job.data_dir, crop_size=job.crop_size, **job.read_options)
+    metadata = cells.metadata.reset_index(drop=True)
+    chosen = metadata.query(query) if query else metadata
+    transform, rng = EvalTransform(), np.random.default_rng(seed)
+    rows, labels = [], []
+    for label, group in chosen.groupby(label_col, sort=True):
+        picks = rng.choice(group.index.to_numpy(), size=min(n_per_group, len(group)), replace=False)
+        if len(picks) < n_per_group:
+            raise ValueError(f"crops_as_embedded: {label_col}={label!r} has {len(group)} cells, need {n_per_group}")
+        rows.append(np.stack([transform(cells[int(i)]).numpy() for i in picks]))
+        labels.append(str(label))
+    return np.stack(rows), labels

@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 from torch.utils.data import Dataset
 
 from celldino_utils.embed.model import resolve_checkpoint
+from celldino_utils.io.datasets import open_images
 from celldino_utils.models import get_released_model, load_released_model
 from celldino_utils.train import CONFIG_NAME, LOG_NAME, load_train_config, read_log, train
 from celldino_utils.train.checkpoint import BACKBONE_NAME
@@ -43,6 +44,19 @@ class ModelRun:
                   "channels": model.channels_text, "trained on": model.training_data}]
             )  # fmt: skip
         return self.log.iloc[[0, len(self.log) // 2, -1]]
+
+    def training_images(self) -> Dataset:
+        """The images this run trained on, opened as its config says (fields, or single cells at its crop size).
+
+        Raises
+        ------
+        ValueError
+            For a model taken as released: its training data are not known here.
+        """
+        if self.log is None:
+            raise ValueError(f"{self.checkpoint}: taken as released; its training data are not known here")
+        data = OmegaConf.load(Path(self.checkpoint).parent / CONFIG_NAME).data
+        return open_images(data.format, data.path, level=data.level, crop_size=data.get("cell_crop_size"))
 
     def training_crops(self, images: Dataset, positions: Sequence[int], *, seed: int = 0) -> torch.Tensor:
         """The global crops of ``images`` at ``positions`` as this run's training drew them (augmented, normalised).
