@@ -11,6 +11,7 @@ from celldino_utils.evaluate.batch_metrics import (
     retrieval_table,
     silhouette,
 )
+from celldino_utils.evaluate.claims import claim_checks
 from celldino_utils.evaluate.finetune import (
     FineTuneClassifier,
     finetune_classifier,
@@ -47,6 +48,7 @@ from celldino_utils.evaluate.paper_values import merge_run, published_table, tab
 from celldino_utils.evaluate.splits import attach_split, compound_split, grouped_split
 
 __all__ = [
+    "claim_checks",
     "MULTI_MOA",
     "attach_split",
     "FineTuneClassifier",
