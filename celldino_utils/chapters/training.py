@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import Dataset
 
 from celldino_utils.embed.model import resolve_checkpoint
@@ -45,6 +45,12 @@ class ModelRun:
             )  # fmt: skip
         return self.log.iloc[[0, len(self.log) // 2, -1]]
 
+    def _training_config(self, what: str) -> DictConfig:
+        """The run's resolved training config; a model taken as released has none (``what`` names the need)."""
+        if self.log is None:
+            raise ValueError(f"{self.checkpoint}: taken as released; its {what} are not known here")
+        return OmegaConf.load(Path(self.checkpoint).parent / CONFIG_NAME)
+
     def training_images(self) -> Dataset:
         """The images this run trained on, opened as its config says (fields, or single cells at its crop size).
 
@@ -53,9 +59,7 @@ class ModelRun:
         ValueError
             For a model taken as released: its training data are not known here.
         """
-        if self.log is None:
-            raise ValueError(f"{self.checkpoint}: taken as released; its training data are not known here")
-        data = OmegaConf.load(Path(self.checkpoint).parent / CONFIG_NAME).data
+        data = self._training_config("training data").data
         return open_images(data.format, data.path, level=data.level, crop_size=data.get("cell_crop_size"))
 
     def training_crops(self, images: Dataset, positions: Sequence[int], *, seed: int = 0) -> torch.Tensor:
@@ -71,9 +75,7 @@ class ModelRun:
         ValueError
             For a model taken as released: its training augmentation is not known here.
         """
-        if self.log is None:
-            raise ValueError(f"{self.checkpoint}: taken as released; its training crops are not known here")
-        cfg = OmegaConf.load(Path(self.checkpoint).parent / CONFIG_NAME)
+        cfg = self._training_config("training crops")
         samples = MultiCropDataset(images, build_augmentation(cfg), seed=seed)
         return torch.stack([torch.stack(samples[int(position)]["global_crops"]) for position in positions])
 
