@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -85,3 +85,23 @@ def provenance_text(provenance: Mapping[str, Any]) -> str:
     if provenance.get("channels"):
         details.append(f"channels {', '.join(provenance['channels'])}")
     return f"{provenance.get('model', 'unknown model')}" + (f" ({'; '.join(details)})" if details else "")
+
+
+def inputs_text(inputs: Mapping[str, str | Path], *, resolve: Callable[[str], Path] = Path) -> str:
+    """Where a table's rows come from: ``method: path`` for each input, with the provenance of a Parquet file
+    that records one (the model, its weights' SHA-256 and the channel order fed; :func:`provenance_text`).
+
+    Parameters
+    ----------
+    inputs
+        Method name -> the file it was read from, as the parameters give it (shown as given).
+    resolve
+        Turns a given path into the file to read (a notebook's ``resolve_path``).
+    """
+    parts = []
+    for method, given in inputs.items():
+        path = resolve(str(given))
+        record = read_provenance(path) if path.suffix == ".parquet" and path.is_file() else {}
+        text = provenance_text(record)
+        parts.append(f"{method}: {given}" + (f", from {text}" if text else ""))
+    return "; ".join(parts)

@@ -16,6 +16,7 @@ from celldino_utils.io import (
     to_profiles,
     write_profiles,
 )
+from celldino_utils.io.provenance import inputs_text
 
 
 def _profiles() -> pd.DataFrame:
@@ -68,3 +69,9 @@ def test_provenance_goes_in_the_footer_and_the_columns_stay_the_schema(tmp_path:
     assert provenance_text(record) == "cell_dino_cp_vits8 (weights sha256 0123abcd0123abcd...; channels DNA, RNA, ER)"
     with pytest.raises(ValueError, match="provenance: every value must be plain JSON"):
         write_profiles(table, tmp_path / "bad.parquet", provenance={"weights": Path("w.pth")})
+    inputs = {"Cell-DINO": "with.parquet", "random": "without.parquet", "published": "profiles.csv.gz"}
+    text = inputs_text(inputs, resolve=lambda given: tmp_path / given)
+    assert text == (
+        "Cell-DINO: with.parquet, from cell_dino_cp_vits8 (weights sha256 0123abcd0123abcd...; channels DNA, RNA, "
+        "ER); random: without.parquet; published: profiles.csv.gz"
+    )
