@@ -83,8 +83,8 @@ def test_wrong_weights_fail_before_any_image_is_read(
     command += ["--model", "cell_dino_cp_vits8", "--weights", str(tmp_path / "vits16.pth")]
     assert main([*command, "--out", str(tmp_path / "x.parquet"), "--device", "cpu"]) == 2
     error = capsys.readouterr().err
-    assert "'pos_embed' has shape (1, 65, 384), the model expects (1, 257, 384)" in error
-    assert "(and 1 more: 'patch_embed.proj.weight')" in error
+    assert "the file holds a ViT of width 384 and depth 12 with 16 px patches over 5 channels" in error
+    assert "cell_dino_cp_vits8 is a ViT of width 384 and depth 12 with 8 px patches over 5 channels" in error
 
 
 def test_phenix_named_cellpainting_sites_embed_cell_by_cell(phenix_dir: Path, tmp_path: Path) -> None:
