@@ -55,7 +55,7 @@ FRACTION_KNOBS: tuple[str, ...] = (
 # stress fibres: HSP and HMGCR).
 _MOAS: dict[str, tuple[dict[str, float], tuple[str, ...]]] = {
     "tubulin polymerization inhibitor": (
-        {"rounding": 0.6, "golgi_dispersal": 0.8, "multinucleation": 0.12, "actin_fibres": -0.7, "cell_count": -0.4},
+        {"rounding": 0.85, "golgi_dispersal": 0.9, "multinucleation": 0.12, "actin_fibres": -0.7, "cell_count": -0.4},
         ("colchicine", "nocodazole", "vincristine", "podophyllotoxin", "combretastatin-a-4"),
     ),
     "HDAC inhibitor": (
@@ -72,12 +72,12 @@ _MOAS: dict[str, tuple[dict[str, float], tuple[str, ...]]] = {
         ("bortezomib", "MG-132", "carfilzomib", "ixazomib", "delanzomib"),
     ),
     "topoisomerase inhibitor": (
-        {"micronuclei": 0.65, "nuclear_irregularity": 1.3, "nucleus_size": 0.4, "cell_size": 0.35,
+        {"micronuclei": 0.85, "nuclear_irregularity": 1.3, "nucleus_size": 0.4, "cell_size": 0.35,
          "cell_count": -0.4},
         ("camptothecin", "etoposide", "topotecan", "irinotecan", "mitoxantrone"),
     ),
     "HSP inhibitor": (
-        {"mito_fragmentation": 0.75, "actin_fibres": -0.8, "elongation": -0.5, "mito_clustering": -0.6},
+        {"mito_fragmentation": 0.85, "actin_fibres": -0.8, "elongation": -0.5, "mito_clustering": -0.6},
         ("geldanamycin", "tanespimycin", "luminespib", "alvespimycin", "ganetespib"),
     ),
     "ATPase inhibitor": (
@@ -91,11 +91,11 @@ _MOAS: dict[str, tuple[dict[str, float], tuple[str, ...]]] = {
         ("sirolimus", "everolimus", "torin-1", "AZD-8055", "temsirolimus"),
     ),
     "Aurora kinase inhibitor": (
-        {"multinucleation": 0.6, "cell_size": 0.5, "nucleus_size": 0.25, "nuclear_irregularity": 0.6},
+        {"multinucleation": 0.8, "cell_size": 0.5, "nucleus_size": 0.25, "nuclear_irregularity": 0.6},
         ("alisertib", "tozasertib", "barasertib", "danusertib", "ENMD-2076"),
     ),
     "PLK inhibitor": (
-        {"rounding": 0.45, "micronuclei": 0.35, "cell_count": -0.4, "chromatin_condensation": 0.5},
+        {"rounding": 0.6, "micronuclei": 0.5, "cell_count": -0.4, "chromatin_condensation": 0.5},
         ("volasertib", "BI-2536", "GSK-461364", "rigosertib", "onvansertib"),
     ),
     "glucocorticoid receptor agonist": (
@@ -103,7 +103,7 @@ _MOAS: dict[str, tuple[dict[str, float], tuple[str, ...]]] = {
         ("dexamethasone", "budesonide", "prednisolone", "fluocinolone", "betamethasone"),
     ),
     "HMGCR inhibitor": (
-        {"elongation": -0.6, "actin_fibres": -0.8, "golgi_dispersal": 0.55, "cell_size": -0.3},
+        {"elongation": -0.6, "actin_fibres": -0.8, "golgi_dispersal": 0.7, "cell_size": -0.3},
         ("simvastatin", "lovastatin", "fluvastatin", "atorvastatin", "cerivastatin"),
     ),
 }  # fmt: skip
@@ -229,7 +229,7 @@ def draw_cells(
         (1 in DMSO).
     """
     k = dict(zip(KNOBS, effect, strict=True))
-    response = rng.lognormal(0.0, 0.3, size=n_cells)  # cell-to-cell heterogeneity of the response
+    response = rng.lognormal(0.0, 0.15, size=n_cells)  # cell-to-cell heterogeneity of the response
 
     def factor(knob: str, noise: float) -> np.ndarray:
         return np.exp(k[knob] * response + rng.normal(0.0, noise, size=n_cells))
