@@ -19,7 +19,8 @@ Measurement set and its cost
 ----------------------------
 CPU milliseconds per object, and per channel for the per-channel groups, with cp-measure 0.3.0 (numba
 kernels for intensity and texture) on the default synthetic data (HPA: 128 px fields, 4-5 cells of about
-1000 pixels; Cell Painting: 144 px sites, 8-20 cells of about 1000 pixels), and the features per channel
+1000 pixels; Cell Painting, as the timings were measured: 144 px sites, 8-20 cells of about 1000 pixels; the
+default sites are now 96 px with 8-16 cells of about 300 pixels), and the features per channel
 (per cell for shape groups) that are kept:
 
 =========================  =========  =========  ========  ============================================
