@@ -12,7 +12,13 @@ from celldino_utils.chapters.correction import (
     sphered_knn_score,
     sphered_wells,
 )
-from celldino_utils.chapters.curve import CurveScore, compute_curve, heldout_probe_score, supervised_reference
+from celldino_utils.chapters.curve import (
+    CurveScore,
+    compute_curve,
+    heldout_probe_score,
+    learnability_margin,
+    supervised_reference,
+)
 from celldino_utils.chapters.embedding import EmbedJob, cellprofiler_suite, crops_as_embedded, embed_suite
 from celldino_utils.chapters.tables import read_localisation_cells
 from celldino_utils.chapters.training import ModelRun, train_or_take
@@ -28,6 +34,7 @@ __all__ = [
     "crops_as_embedded",
     "embed_suite",
     "heldout_probe_score",
+    "learnability_margin",
     "read_localisation_cells",
     "sphered_knn_score",
     "sphered_wells",

@@ -192,6 +192,14 @@ def supervised_reference(
     return pd.DataFrame([row], columns=list(CURVE_COLUMNS))
 
 
+def learnability_margin(curve: pd.DataFrame, score: str) -> float | None:
+    """The supervised reference's value minus random init's on one score of a curve table; None without both."""
+    panel = curve.loc[curve["score"] == score].set_index("features")["value"]
+    if SUPERVISED not in panel.index or RANDOM_INIT not in panel.index:
+        return None
+    return float(panel[SUPERVISED] - panel[RANDOM_INIT])
+
+
 def _embed_kept(
     job: EmbedJob, backbone: Path, step: int, out_dir: str | Path, features: str, options: dict[str, Any]
 ) -> Path:

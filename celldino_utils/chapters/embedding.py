@@ -149,15 +149,24 @@ def cellprofiler_suite(
 
 
 def crops_as_embedded(
-    job: EmbedJob, *, label_col: str, query: str | None = None, n_per_group: int = 3, seed: int = 0
+    format: str,
+    data_dir: str | Path,
+    *,
+    crop_size: int,
+    label_col: str,
+    query: str | None = None,
+    n_per_group: int = 3,
+    seed: int = 0,
+    **read_options: Any,
 ) -> tuple[np.ndarray, list[str]]:
-    """Single-cell crops exactly as a model receives them: cut at ``job.crop_size``, then self-normalised.
+    """Single-cell crops exactly as a model receives them: cut at ``crop_size``, then self-normalised.
 
     Parameters
     ----------
-    job
-        A cell-level job (its data, format, crop size and read options; native pixels, as a model without a
-        recorded training scale embeds them).
+    format, data_dir, read_options
+        The data set and the options of its cell reader (``nuclei``, ``platemap_csv``...).
+    crop_size
+        Side of the crops in native pixels, as a model without a recorded training scale embeds them.
     label_col
         One row of crops per value of this metadata column (sorted).
     query
@@ -172,15 +181,15 @@ def crops_as_embedded(
     labels : list of str
         The ``G`` values of ``label_col``, in row order.
     """
-    cells = open_cells(job.format, job.data_dir, crop_size=job.crop_size, **job.read_options)
+    cells = open_cells(format, data_dir, crop_size=crop_size, **read_options)
     metadata = cells.metadata.reset_index(drop=True)
     chosen = metadata.query(query) if query else metadata
     transform, rng = EvalTransform(), np.random.default_rng(seed)
     rows, labels = [], []
     for label, group in chosen.groupby(label_col, sort=True):
-        picks = rng.choice(group.index.to_numpy(), size=min(n_per_group, len(group)), replace=False)
-        if len(picks) < n_per_group:
+        if len(group) < n_per_group:
             raise ValueError(f"crops_as_embedded: {label_col}={label!r} has {len(group)} cells, need {n_per_group}")
+        picks = rng.choice(group.index.to_numpy(), size=n_per_group, replace=False)
         rows.append(np.stack([transform(cells[int(i)]).numpy() for i in picks]))
         labels.append(str(label))
     return np.stack(rows), labels

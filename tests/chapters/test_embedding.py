@@ -1,0 +1,36 @@
+"""Tests of the embedding chapter's helpers on fixtures in the real layouts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from celldino_utils.chapters import crops_as_embedded, learnability_margin
+
+
+def test_crops_as_embedded_are_self_normalised_cells_per_group(phenix_dir: Path) -> None:
+    crops, labels = crops_as_embedded(
+        "cellpainting", phenix_dir, crop_size=16, label_col="Metadata_Well", n_per_group=2, seed=0
+    )
+    per_well = pd.read_csv(phenix_dir / "nuclei.csv").groupby("Metadata_Well").size()
+    assert crops.shape == (len(per_well), 2, 5, 16, 16) and labels == sorted(per_well.index)
+    np.testing.assert_allclose(crops.mean(axis=(-2, -1)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(crops.std(axis=(-2, -1)), 1.0, atol=1e-3)
+    too_many = int(per_well.max()) + 1
+    with pytest.raises(ValueError, match=rf"Metadata_Well='.*' has \d+ cells, need {too_many}"):
+        crops_as_embedded("cellpainting", phenix_dir, crop_size=16, label_col="Metadata_Well", n_per_group=too_many)
+
+
+def test_learnability_margin_reads_the_supervised_and_random_points_of_one_score() -> None:
+    curve = pd.DataFrame(
+        {
+            "score": ["cells", "cells", "cells", "wells"],
+            "features": ["supervised", "random", "celldino", "random"],
+            "value": [0.40, 0.25, 0.30, 0.2],
+        }
+    )
+    assert learnability_margin(curve, "cells") == pytest.approx(0.15)
+    assert learnability_margin(curve, "wells") is None
