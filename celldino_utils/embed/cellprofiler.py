@@ -69,6 +69,7 @@ from cp_measure.core.numba.measuretexture import get_texture as _numba_texture
 from tqdm import tqdm
 
 from celldino_utils.embed.segment import segment_from_centres
+from celldino_utils.io.crops import window_start
 from celldino_utils.io.datasets import FieldDataset, open_cells
 from celldino_utils.io.files import CELL_MASK_SUFFIX, MASK_DIR, NUCLEI_CSV
 from celldino_utils.io.images import read_image
@@ -229,13 +230,14 @@ class _Job:
 def _within_windows(labels: np.ndarray, object_ids: np.ndarray, centres: np.ndarray, *, size: int) -> np.ndarray:
     """Keep the pixels of ``object_ids[i]`` only inside the ``size`` window around ``centres[i]`` (x, y).
 
-    The window is the one ``celldino_utils.io.crops.crop_around`` cuts, so the features see the crop's
-    pixels. Labels not in ``object_ids`` are set to 0.
+    The window is the one ``celldino_utils.io.crops.crop_around`` cuts (shifted inside the field at its
+    borders), so the features see the crop's pixels. Labels not in ``object_ids`` are set to 0.
     """
     n = int(max(labels.max(initial=0), object_ids.max(initial=0))) + 1
     top, left = np.full(n, -2 * size), np.full(n, -2 * size)  # other labels: a window that misses the image
-    top[object_ids] = np.rint(centres[:, 1]).astype(int) - size // 2
-    left[object_ids] = np.rint(centres[:, 0]).astype(int) - size // 2
+    height, width = labels.shape
+    top[object_ids] = [window_start(y, size=size, extent=height) for y in centres[:, 1]]
+    left[object_ids] = [window_start(x, size=size, extent=width) for x in centres[:, 0]]
     rows, cols = np.indices(labels.shape)
     top, left = top[labels], left[labels]
     inside = (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size)

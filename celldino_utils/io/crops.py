@@ -31,11 +31,29 @@ def cell_centres(labels: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"cell_id": ids.astype(int), "center_x": centres[:, 1], "center_y": centres[:, 0]})
 
 
+def window_start(center: float, *, size: int, extent: int) -> int:
+    """First pixel of a ``size`` window around ``center`` along an axis of ``extent`` pixels.
+
+    The window is centred on the rounded centre, then shifted to lie inside the image when the image is at
+    least ``size`` long: a cell near the border stays whole, off-centre, instead of sharing its crop with a
+    band of zeros (which per-crop normalisation would turn into the crop's strongest signal). Along an axis
+    shorter than ``size`` the window stays centred and :func:`crop_around` pads it with zeros.
+    """
+    start = int(round(center)) - size // 2
+    if extent >= size:
+        start = min(max(start, 0), extent - size)
+    return start
+
+
 def crop_around(image: np.ndarray, *, center_x: float, center_y: float, size: int) -> np.ndarray:
-    """Cut a ``(C, size, size)`` window centred on (x, y) from a ``(C, H, W)`` image, zero-padding at the borders."""
+    """Cut a ``(C, size, size)`` window around (x, y) from a ``(C, H, W)`` image.
+
+    The window is shifted inside the image at the borders (:func:`window_start`); only an image smaller
+    than ``size`` along an axis is zero-padded along it.
+    """
     channels, height, width = image.shape
-    top = int(round(center_y)) - size // 2
-    left = int(round(center_x)) - size // 2
+    top = window_start(center_y, size=size, extent=height)
+    left = window_start(center_x, size=size, extent=width)
     crop = np.zeros((channels, size, size), dtype=image.dtype)
     y0, x0 = max(top, 0), max(left, 0)
     y1, x1 = min(top + size, height), min(left + size, width)

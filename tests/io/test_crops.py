@@ -3,7 +3,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from celldino_utils.io.crops import cell_centres, crop_around, crop_cell, native_crop_side, resize_crop
+from celldino_utils.io.crops import (
+    cell_centres,
+    crop_around,
+    crop_cell,
+    native_crop_side,
+    resize_crop,
+    window_start,
+)
 
 
 def test_cell_centres_are_centroids() -> None:
@@ -15,12 +22,19 @@ def test_cell_centres_are_centroids() -> None:
     np.testing.assert_allclose(centres[["center_x", "center_y"]].to_numpy(), [[1.5, 0.5], [6.0, 7.0]])
 
 
-def test_crop_inside_and_at_the_border() -> None:
+def test_crop_inside_and_shifted_inside_at_the_border() -> None:
     image = np.arange(2 * 6 * 6, dtype=np.float32).reshape(2, 6, 6)
     np.testing.assert_array_equal(crop_around(image, center_x=3, center_y=3, size=4), image[:, 1:5, 1:5])
-    corner = crop_around(image, center_x=0, center_y=0, size=4)
-    np.testing.assert_array_equal(corner[:, 2:, 2:], image[:, :2, :2])
-    assert corner[:, :2].sum() == 0
+    np.testing.assert_array_equal(crop_around(image, center_x=0, center_y=0, size=4), image[:, :4, :4])
+    np.testing.assert_array_equal(crop_around(image, center_x=5.6, center_y=0.4, size=4), image[:, :4, 2:])
+
+
+def test_crop_pads_only_along_an_axis_shorter_than_the_window() -> None:
+    image = np.ones((1, 3, 8), dtype=np.float32)
+    crop = crop_around(image, center_x=7, center_y=1, size=4)
+    np.testing.assert_array_equal(crop[0, 1:], np.ones((3, 4)))  # the image's three rows, shifted inside along x
+    assert crop[0, 0].sum() == 0  # centred along y, where the image is shorter than the window: one row of padding
+    assert [window_start(c, size=4, extent=3) for c in (0, 1, 2)] == [-2, -1, 0]
 
 
 def test_crop_cell_masks_other_cells() -> None:
