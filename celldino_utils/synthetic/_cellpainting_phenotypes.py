@@ -55,55 +55,55 @@ FRACTION_KNOBS: tuple[str, ...] = (
 # stress fibres: HSP and HMGCR).
 _MOAS: dict[str, tuple[dict[str, float], tuple[str, ...]]] = {
     "tubulin polymerization inhibitor": (
-        {"rounding": 0.85, "golgi_dispersal": 0.9, "multinucleation": 0.12, "actin_fibres": -0.7, "cell_count": -0.4},
+        {"rounding": 1.27, "golgi_dispersal": 1.35, "multinucleation": 0.18, "actin_fibres": -1.05, "cell_count": -0.4},
         ("colchicine", "nocodazole", "vincristine", "podophyllotoxin", "combretastatin-a-4"),
     ),
     "HDAC inhibitor": (
-        {"nucleus_size": 0.45, "chromatin_condensation": -1.2, "cell_size": 0.3, "elongation": 0.6,
+        {"nucleus_size": 0.45, "chromatin_condensation": -1.8, "cell_size": 0.3, "elongation": 0.9,
          "rna_intensity": 0.2},
         ("vorinostat", "panobinostat", "entinostat", "belinostat", "dacinostat"),
     ),
     "CDK inhibitor": (
-        {"nucleoli_size": -1.2, "cell_size": 0.35, "actin_fibres": 0.8, "cell_count": -0.5, "er_collapse": -0.6},
+        {"nucleoli_size": -1.8, "cell_size": 0.35, "actin_fibres": 1.2, "cell_count": -0.5, "er_collapse": -0.9},
         ("alvocidib", "dinaciclib", "palbociclib", "roscovitine", "AT-7519"),
     ),
     "proteasome inhibitor": (
-        {"er_collapse": 1.3, "mito_clustering": 1.4, "micronuclei": 0.2, "cell_size": -0.2, "er_intensity": 0.3},
+        {"er_collapse": 1.95, "mito_clustering": 2.1, "micronuclei": 0.3, "cell_size": -0.2, "er_intensity": 0.3},
         ("bortezomib", "MG-132", "carfilzomib", "ixazomib", "delanzomib"),
     ),
     "topoisomerase inhibitor": (
-        {"micronuclei": 0.85, "nuclear_irregularity": 1.3, "nucleus_size": 0.4, "cell_size": 0.35,
+        {"micronuclei": 1.27, "nuclear_irregularity": 1.95, "nucleus_size": 0.4, "cell_size": 0.35,
          "cell_count": -0.4},
         ("camptothecin", "etoposide", "topotecan", "irinotecan", "mitoxantrone"),
     ),
     "HSP inhibitor": (
-        {"mito_fragmentation": 0.85, "actin_fibres": -0.8, "elongation": -0.5, "mito_clustering": -0.6},
+        {"mito_fragmentation": 1.27, "actin_fibres": -1.2, "elongation": -0.75, "mito_clustering": -0.9},
         ("geldanamycin", "tanespimycin", "luminespib", "alvespimycin", "ganetespib"),
     ),
     "ATPase inhibitor": (
-        {"cell_size": -0.45, "chromatin_condensation": 1.0, "nucleoli_size": 0.6, "elongation": -0.5,
+        {"cell_size": -0.45, "chromatin_condensation": 1.5, "nucleoli_size": 0.9, "elongation": -0.75,
          "mito_intensity": -0.3},
         ("ouabain", "digoxin", "proscillaridin", "cymarin", "digitoxin"),
     ),
     "mTOR inhibitor": (
-        {"nucleoli_size": -0.8, "cell_size": -0.3, "mito_clustering": -0.9, "er_collapse": 0.6,
-         "mito_fragmentation": -0.1},
+        {"nucleoli_size": -1.2, "cell_size": -0.3, "mito_clustering": -1.35, "er_collapse": 0.9,
+         "mito_fragmentation": -0.15},
         ("sirolimus", "everolimus", "torin-1", "AZD-8055", "temsirolimus"),
     ),
     "Aurora kinase inhibitor": (
-        {"multinucleation": 0.8, "cell_size": 0.5, "nucleus_size": 0.25, "nuclear_irregularity": 0.6},
+        {"multinucleation": 1.2, "cell_size": 0.5, "nucleus_size": 0.25, "nuclear_irregularity": 0.9},
         ("alisertib", "tozasertib", "barasertib", "danusertib", "ENMD-2076"),
     ),
     "PLK inhibitor": (
-        {"rounding": 0.6, "micronuclei": 0.5, "cell_count": -0.4, "chromatin_condensation": 0.5},
+        {"rounding": 0.9, "micronuclei": 0.75, "cell_count": -0.4, "chromatin_condensation": 0.75},
         ("volasertib", "BI-2536", "GSK-461364", "rigosertib", "onvansertib"),
     ),
     "glucocorticoid receptor agonist": (
-        {"actin_fibres": 1.0, "elongation": 0.7, "cell_size": 0.3, "agp_intensity": 0.2},
+        {"actin_fibres": 1.5, "elongation": 1.05, "cell_size": 0.3, "agp_intensity": 0.2},
         ("dexamethasone", "budesonide", "prednisolone", "fluocinolone", "betamethasone"),
     ),
     "HMGCR inhibitor": (
-        {"elongation": -0.6, "actin_fibres": -0.8, "golgi_dispersal": 0.7, "cell_size": -0.3},
+        {"elongation": -0.9, "actin_fibres": -1.2, "golgi_dispersal": 1.05, "cell_size": -0.3},
         ("simvastatin", "lovastatin", "fluvastatin", "atorvastatin", "cerivastatin"),
     ),
 }  # fmt: skip
