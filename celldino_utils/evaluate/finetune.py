@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from celldino_utils.augment import EvalTransform, random_flips, random_resized_crop, self_normalize
 from celldino_utils.config.device import default_precision, precision_context, select_device
+from celldino_utils.evaluate.linear_probe import held_out_groups
 from celldino_utils.evaluate.splits import SPLITS
 from celldino_utils.io.classes import label_sets
 from celldino_utils.train.optim import param_groups
@@ -436,6 +437,7 @@ def heldout_finetune_f1(
     query: str | None = None,
     val_fraction: float = 0.1,
     seed: int = 0,
+    held_out: Sequence[object] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Macro F1 on each value of ``group_col`` of ``backbone`` fine-tuned for about ``steps`` steps on the others.
@@ -458,6 +460,9 @@ def heldout_finetune_f1(
         epoch is validated and kept, so nothing is selected on it.
     seed
         Seeds the validation rows and each fine-tune.
+    held_out
+        The values of ``group_col`` held out in turn, or None for every value (as
+        :func:`celldino_utils.evaluate.heldout_probe_f1`): each one is a fine-tune, the cost of this function.
     options
         Other keyword options of :func:`finetune_classifier` (``batch_size``, ``resize_size``, ``crop_size``...).
 
@@ -478,15 +483,15 @@ def heldout_finetune_f1(
         )
     selected = np.flatnonzero(metadata.eval(query).to_numpy(bool)) if query else np.arange(len(metadata))
     rows = _Rows(fields, selected)
-    groups = sorted(rows.metadata[group_col].unique())
-    if len(groups) < 2:
-        raise ValueError(f"heldout_finetune_f1: column {group_col!r} needs at least 2 values, got {groups}")
+    groups = held_out_groups(rows.metadata[group_col], held_out, source="heldout_finetune_f1")
     batch_size = options.pop("batch_size", 32)
     scores, epochs, run_steps = {}, [], []
-    for k, group in enumerate(groups):
-        held_out = (rows.metadata[group_col] == group).to_numpy()
-        split = np.where(held_out, "test", "train").astype(object)
-        others = np.flatnonzero(~held_out)
+    every_group = sorted(rows.metadata[group_col].unique())
+    for group in groups:
+        k = every_group.index(group)  # seeds its validation rows as when every group is held out
+        in_group = (rows.metadata[group_col] == group).to_numpy()
+        split = np.where(in_group, "test", "train").astype(object)
+        others = np.flatnonzero(~in_group)
         val = np.random.default_rng([seed, k]).choice(others, max(2, round(val_fraction * len(others))), replace=False)
         split[val] = "val"
         per_epoch = max(int((split == "train").sum()) // batch_size, 1)

@@ -246,6 +246,15 @@ def test_heldout_finetune_trains_on_the_other_groups_for_the_steps_asked(fields:
         query="Metadata_cell_line != 'HeLa'", seed=0, **options,
     )  # fmt: skip
     assert queried["epochs"] == 1 and set(queried["f1_by_group"]) == {"P1", "P2", "P3"}
+    one = heldout_finetune_f1(
+        _TinyBackbone(), plated, label_col="Metadata_cell_line", group_col="Metadata_Plate", steps=30, seed=0,
+        held_out=["P2"], **options,
+    )  # fmt: skip
+    assert one["f1_by_group"] == {"P2": result["f1_by_group"]["P2"]}  # the same fine-tune, the others not run
+    with pytest.raises(ValueError, match="it is empty"):
+        heldout_finetune_f1(
+            _TinyBackbone(), plated, label_col="Metadata_cell_line", group_col="Metadata_Plate", steps=1, held_out=[]
+        )
     with pytest.raises(ValueError, match="Metadata_Batch"):
         heldout_finetune_f1(
             _TinyBackbone(), plated, label_col="Metadata_cell_line", group_col="Metadata_Batch", steps=1

@@ -116,3 +116,10 @@ def test_heldout_probe_scores_each_group_fitted_on_the_others() -> None:
         )
     with pytest.raises(ValueError, match="Metadata_Batch"):
         heldout_probe_f1(profiles, label_col="Metadata_cell_line", group_col="Metadata_Batch")
+    # held_out: only those groups are scored, each by the same probe as when every group is held out
+    some = heldout_probe_f1(
+        profiles, label_col="Metadata_cell_line", group_col="Metadata_Plate", seed=0, held_out=["P3", "P1"]
+    )
+    assert some == {"P1": scores["P1"], "P3": scores["P3"]}
+    with pytest.raises(ValueError, match=r"not there: \['P9'\]"):
+        heldout_probe_f1(profiles, label_col="Metadata_cell_line", group_col="Metadata_Plate", held_out=["P1", "P9"])
