@@ -11,7 +11,7 @@ from celldino_utils.evaluate.batch_metrics import (
     retrieval_table,
     silhouette,
 )
-from celldino_utils.evaluate.claims import claim_checks
+from celldino_utils.evaluate.claims import claim_checks, planted_truth_checks
 from celldino_utils.evaluate.finetune import (
     FineTuneClassifier,
     finetune_classifier,
@@ -77,6 +77,7 @@ __all__ = [
     "moa_task_wells",
     "multi_hot",
     "outlier_cells",
+    "planted_truth_checks",
     "predict_fields",
     "predict_logits",
     "published_table",
