@@ -20,13 +20,33 @@ from celldino_utils.chapters.curve import (
     supervised_reference,
 )
 from celldino_utils.chapters.embedding import EmbedJob, cellprofiler_suite, crops_as_embedded, embed_suite
-from celldino_utils.chapters.tables import read_localisation_cells
+from celldino_utils.chapters.figures import DrawnFigure, draw_figure_a, draw_figure_b, draw_figure_c, draw_figure_d
+from celldino_utils.chapters.tables import (
+    Results,
+    SupplementTable,
+    fields_table,
+    localisation_table,
+    moa_table,
+    read_localisation_cells,
+    results_tables,
+)
 from celldino_utils.chapters.training import ModelRun, train_or_take
 
 __all__ = [
     "CurveScore",
+    "DrawnFigure",
     "EmbedJob",
     "ModelRun",
+    "Results",
+    "SupplementTable",
+    "draw_figure_a",
+    "draw_figure_b",
+    "draw_figure_c",
+    "draw_figure_d",
+    "fields_table",
+    "localisation_table",
+    "moa_table",
+    "results_tables",
     "cellprofiler_suite",
     "compute_curve",
     "correct_cellpainting_wells",
