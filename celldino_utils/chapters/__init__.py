@@ -6,7 +6,10 @@ by :func:`celldino_utils.io.profiles.profile_path`, runs stages, writes outputs 
 small report table for the notebook to show.
 """
 
+from celldino_utils.chapters.compute import ComputeCurve, draw_compute_curve
 from celldino_utils.chapters.correction import (
+    Corrections,
+    correct_and_measure,
     correct_cellpainting_wells,
     correct_hpa_fields,
     sphered_knn_score,
@@ -19,7 +22,15 @@ from celldino_utils.chapters.curve import (
     learnability_margin,
     supervised_reference,
 )
-from celldino_utils.chapters.embedding import EmbedJob, cellprofiler_suite, crops_as_embedded, embed_suite
+from celldino_utils.chapters.embedding import (
+    Embeddings,
+    EmbedJob,
+    cellprofiler_suite,
+    crops_as_embedded,
+    embed_everything,
+    embed_suite,
+    job_of,
+)
 from celldino_utils.chapters.figures import DrawnFigure, draw_figure_a, draw_figure_b, draw_figure_c, draw_figure_d
 from celldino_utils.chapters.tables import (
     Results,
@@ -33,29 +44,36 @@ from celldino_utils.chapters.tables import (
 from celldino_utils.chapters.training import ModelRun, train_or_take
 
 __all__ = [
+    "ComputeCurve",
+    "Corrections",
     "CurveScore",
     "DrawnFigure",
     "EmbedJob",
+    "Embeddings",
     "ModelRun",
     "Results",
     "SupplementTable",
+    "cellprofiler_suite",
+    "compute_curve",
+    "correct_and_measure",
+    "correct_cellpainting_wells",
+    "correct_hpa_fields",
+    "crops_as_embedded",
+    "draw_compute_curve",
     "draw_figure_a",
     "draw_figure_b",
     "draw_figure_c",
     "draw_figure_d",
+    "embed_everything",
+    "embed_suite",
     "fields_table",
+    "heldout_probe_score",
+    "job_of",
+    "learnability_margin",
     "localisation_table",
     "moa_table",
-    "results_tables",
-    "cellprofiler_suite",
-    "compute_curve",
-    "correct_cellpainting_wells",
-    "correct_hpa_fields",
-    "crops_as_embedded",
-    "embed_suite",
-    "heldout_probe_score",
-    "learnability_margin",
     "read_localisation_cells",
+    "results_tables",
     "sphered_knn_score",
     "sphered_wells",
     "supervised_reference",
