@@ -19,6 +19,7 @@ from celldino_utils.chapters.curve import (
     supervised_reference,
 )
 from celldino_utils.chapters.embedding import job_of
+from celldino_utils.chapters.shown import shown_paths
 from celldino_utils.config import resolve_path
 from celldino_utils.evaluate.batch_metrics import knn_score
 from celldino_utils.io.tables import write_table
@@ -191,7 +192,8 @@ def draw_compute_curve(
         margin = learnability_margin(curve, cell_score.name)
         if margin is not None:
             report = f"learnability: trained with the labels minus random init = {margin:+.3f} F1"
-        cells = curve.loc[curve["score"] == cell_score.name].drop(columns="file").round(3)
+        cells = curve.loc[curve["score"] == cell_score.name].drop(columns="file")
+        cells = shown_paths(cells, ("data", "model")).round(3)
     figure = plot_compute_curve(curve, names=FEATURE_NAMES)
     save_figure(figure, resolve_path(out_dir), "compute_curve")
     plt.close(figure)

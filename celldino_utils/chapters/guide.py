@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from celldino_utils.chapters.shown import shown_path, shown_text
 from celldino_utils.config import resolve_path
 from celldino_utils.correct import aggregate_wells, correct
 from celldino_utils.embed import embed_data, load_embedding_model, resolve_checkpoint
@@ -66,7 +67,7 @@ def embed_with_released(
     """
     found = find_released_weights(model, resolve_path(weights) if weights else None)
     lines = [
-        f"celldino embed --model {model} --weights {found or '<weights file>'} "
+        f"celldino embed --model {model} --weights {shown_path(found) if found else '<weights file>'} "
         f"--format {format} --data-dir {data} --level cell --out cells.parquet"
     ]
     if found is None:
@@ -95,7 +96,8 @@ def channels_check(checkpoint: str, *, hpa: Any, other_channels: Sequence[str]) 
     try:
         load_embedding_model(resolve_checkpoint(checkpoint), data_channels=other_channels)
     except ValueError as error:
-        return f"HPA fields -> {shape}\nCell Painting -> {error}"
+        refused = shown_text(str(error), {checkpoint: resolve_checkpoint(checkpoint)})
+        return f"HPA fields -> {shape}\nCell Painting -> {refused}"
     return f"HPA fields -> {shape}\nCell Painting -> accepted"
 
 
