@@ -15,6 +15,8 @@ import nbformat
 
 INJECTED_TAG = "injected-parameters"
 PARAMETERS_TAG = "parameters"
+#: Longest line of a rewritten assignment before a dict is written one entry a line (the project's line length).
+LINE_LENGTH = 120
 
 
 def _assigned(source: str) -> dict[str, ast.Assign]:
@@ -24,6 +26,18 @@ def _assigned(source: str) -> dict[str, ast.Assign]:
         for node in ast.parse(source).body
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
     }
+
+
+def _assignment(name: str, value: ast.expr, source: str, comment: str) -> list[str]:
+    """``name = value`` as lines of at most :data:`LINE_LENGTH` characters where a dict allows: one entry a line."""
+    text = f"{name} = {ast.get_source_segment(source, value)}{comment}"
+    if len(text) <= LINE_LENGTH or not isinstance(value, ast.Dict) or None in value.keys:
+        return [text]
+    entries = [
+        f"    {ast.get_source_segment(source, key)}: {ast.get_source_segment(source, item)},"
+        for key, item in zip(value.keys, value.values, strict=True)
+    ]
+    return [f"{name} = {{", *entries, f"}}{comment}"]
 
 
 def folded_source(own: str, injected: str) -> str:
@@ -39,8 +53,7 @@ def folded_source(own: str, injected: str) -> str:
         if name not in given or ast.literal_eval(node.value) == ast.literal_eval(given[name].value):
             continue
         comment = lines[node.end_lineno - 1].encode()[node.value.end_col_offset :].decode()  # offsets count bytes
-        value = ast.get_source_segment(injected, given[name].value)
-        lines[node.lineno - 1 : node.end_lineno] = [f"{name} = {value}{comment}"]
+        lines[node.lineno - 1 : node.end_lineno] = _assignment(name, given[name].value, injected, comment)
     lines += [ast.get_source_segment(injected, given[name]) for name in given if name not in declared]
     return "\n".join(lines)
 

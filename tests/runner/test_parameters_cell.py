@@ -42,3 +42,14 @@ def test_an_executed_notebook_keeps_one_parameters_cell(tmp_path: Path) -> None:
     assert cells[1].metadata.tags == ["parameters"]
     fold_parameters(path)  # nothing injected left: unchanged
     assert len(nbformat.read(path, as_version=4).cells) == 3
+
+
+def test_a_long_dict_is_written_one_entry_a_line() -> None:
+    own = 'inputs = {"a": "x.parquet"}  # method -> file'
+    long = {f"method {i}": f"/a/long/folder/of/the/run/embeddings_{i}.parquet" for i in range(3)}
+    injected = "inputs = {" + ", ".join(f'"{k}": "{v}"' for k, v in long.items()) + "}"
+    assert folded_source(own, injected).splitlines() == [
+        "inputs = {",
+        *[f'    "{k}": "{v}",' for k, v in long.items()],
+        "}  # method -> file",
+    ]
