@@ -172,10 +172,10 @@ def draw_compute_curve(
         "warmup_epochs": supervised_warmup_epochs,
     }
     options = {"batch_size": batch_size, "num_workers": num_workers, "seed": seed, "progress": False}
-    curve = compute_curve(
-        scores, embeddings_dir=resolve_path(embeddings_dir), out_dir=resolve_path(curve_dir), **options
-    )
-    points, cells, report = curve.drop(columns="file").round(3), curve.iloc[:0], ""
+    folders = {"embeddings_dir": resolve_path(embeddings_dir), "out_dir": resolve_path(curve_dir)}
+    curve = compute_curve(scores, **folders, **options)
+    points = shown_paths(curve.drop(columns="file"), ("data", "model")).round(3)
+    cells, report = points.iloc[:0], ""
     if cell_probe_group_col:
         cell_score = scores[-1]
         options = {"query": cell_probe_query, "seed": seed, "crop_size": cellpainting_cell_crop_size, **supervised}
@@ -194,18 +194,18 @@ def draw_compute_curve(
             report = f"learnability: trained with the labels minus random init = {margin:+.3f} F1"
         cells = curve.loc[curve["score"] == cell_score.name].drop(columns="file")
         cells = shown_paths(cells, ("data", "model")).round(3)
+    record = {"knn_group_col": knn_group_col, "control_query": control_query, "sphering_epsilon": sphering_epsilon}
+    record |= {"cell_probe_group_col": cell_probe_group_col, "cell_probe_query": cell_probe_query}
+    record |= {f"supervised_{key}": value for key, value in supervised.items()}
+    figure = _write_curve(curve, out_dir=out_dir, provenance={**record, "seed": seed})
+    return ComputeCurve(points, cells, report, figure)
+
+
+def _write_curve(curve: pd.DataFrame, *, out_dir: str, provenance: dict[str, Any]) -> Figure:
+    """Save the curve's figure (closed) and ``compute_curve.csv``: every point with ``provenance`` beside it."""
     figure = plot_compute_curve(curve, names=FEATURE_NAMES)
     save_figure(figure, resolve_path(out_dir), "compute_curve")
     plt.close(figure)
-    provenance = {
-        "knn_group_col": knn_group_col,
-        "control_query": control_query,
-        "sphering_epsilon": sphering_epsilon,
-        "cell_probe_group_col": cell_probe_group_col,
-        "cell_probe_query": cell_probe_query,
-        **{f"supervised_{key}": value for key, value in supervised.items()},
-        "seed": seed,
-        "paper": "none: the paper reports its final models only (Tables A-D)",
-    }
-    write_table(curve.assign(**provenance), resolve_path(out_dir) / "compute_curve.csv")
-    return ComputeCurve(points, cells, report, figure)
+    paper = "none: the paper reports its final models only (Tables A-D)"
+    write_table(curve.assign(**provenance, paper=paper), resolve_path(out_dir) / "compute_curve.csv")
+    return figure
