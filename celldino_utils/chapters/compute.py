@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -19,11 +18,11 @@ from celldino_utils.chapters.curve import (
     supervised_reference,
 )
 from celldino_utils.chapters.embedding import job_of
-from celldino_utils.chapters.shown import shown_paths
+from celldino_utils.chapters.shown import shown_figure, shown_paths
 from celldino_utils.config import resolve_path
 from celldino_utils.evaluate.batch_metrics import knn_score
 from celldino_utils.io.tables import write_table
-from celldino_utils.plot import plot_compute_curve, save_figure
+from celldino_utils.plot import plot_compute_curve
 
 #: How the figure names each feature set of the curve.
 FEATURE_NAMES = {
@@ -203,9 +202,7 @@ def draw_compute_curve(
 
 def _write_curve(curve: pd.DataFrame, *, out_dir: str, provenance: dict[str, Any]) -> Figure:
     """Save the curve's figure (closed) and ``compute_curve.csv``: every point with ``provenance`` beside it."""
-    figure = plot_compute_curve(curve, names=FEATURE_NAMES)
-    save_figure(figure, resolve_path(out_dir), "compute_curve")
-    plt.close(figure)
+    figure = shown_figure(plot_compute_curve(curve, names=FEATURE_NAMES), out_dir, "compute_curve")
     paper = "none: the paper reports its final models only (Tables A-D)"
     write_table(curve.assign(**provenance, paper=paper), resolve_path(out_dir) / "compute_curve.csv")
     return figure

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
 from matplotlib.figure import Figure
 
 from celldino_utils.chapters.embedding import crops_as_embedded
+from celldino_utils.chapters.shown import shown_figure
 from celldino_utils.config import load_profile, project_root, resolve_path
 from celldino_utils.io import open_fields
 from celldino_utils.io.datasets import field_sizes, sample_positions
@@ -21,7 +21,6 @@ from celldino_utils.plot import (
     plot_crop_channels,
     plot_hpa_examples,
     plot_photographs,
-    save_figure,
 )
 from celldino_utils.synthetic import planted_cellpainting_effects
 from celldino_utils.synthetic.profile import ensure_synthetic
@@ -85,12 +84,6 @@ def _ensure_data(profile: str, hpa_data: str, cellpainting_data: str, photograph
         ensure_synthetic("photographs", resolve_path(photographs_data), synthetic["photographs"])
 
 
-def _closed(figure: Figure, out_dir: str, name: str) -> Figure:
-    save_figure(figure, resolve_path(out_dir), name)
-    plt.close(figure)
-    return figure
-
-
 def show_data(
     *,
     profile: str,
@@ -133,14 +126,16 @@ def show_data(
     hpa_groups, hpa_labels = images_per_group(hpa.metadata, hpa_group_cols), label_counts(hpa.metadata)
     examples = {"n_per_group": n_per_group, "seed": seed}
     figures: dict[str, Figure | Markdown] = {
-        f"data_hpa_by_{name}": _closed(plot_hpa_examples(hpa, group_by=by, **examples), out_dir, f"data_hpa_by_{name}")
+        f"data_hpa_by_{name}": shown_figure(
+            plot_hpa_examples(hpa, group_by=by, **examples), out_dir, f"data_hpa_by_{name}"
+        )
         for name, by in (("class", "class"), ("cell_line", "Metadata_cell_line"))
     }
     meta = cellpainting.metadata
     wells = images_per_group(meta.drop_duplicates(["Metadata_Plate", "Metadata_Well"]), cellpainting_group_cols)
     picks = meta[meta["Metadata_dose_recode"].isin([0, 6])].drop_duplicates("Metadata_moa").index[:6]
     sites = plot_cellpainting_sites(cellpainting, picks, label_col="Metadata_moa")
-    figures["data_cellpainting_sites"] = _closed(sites, out_dir, "data_cellpainting_sites")
+    figures["data_cellpainting_sites"] = shown_figure(sites, out_dir, "data_cellpainting_sites")
     planted = planted_tables(cellpainting_data, generate=generate)
     crops, labels = crops_as_embedded(
         cellpainting_format,
@@ -152,11 +147,11 @@ def show_data(
         **{**cellpainting_read_options, **cellpainting_cell_read_options},
     )
     drawn = plot_crop_channels(crops, row_labels=labels, channels=cellpainting.layout.channels)
-    figures["data_cellpainting_cells_as_embedded"] = _closed(drawn, out_dir, "data_cellpainting_cells_as_embedded")
+    figures["data_cellpainting_cells_as_embedded"] = shown_figure(drawn, out_dir, "data_cellpainting_cells_as_embedded")
     figures["data_photographs"] = Markdown("No natural photographs in this profile (`photographs_data` is empty).")
     if photographs_data:
         photographs = open_fields("photographs", resolve_path(photographs_data))
         summary += f"\nNatural photographs: {len(photographs)} tiles of {photographs[0].shape[-1]} px"
         drawn = plot_photographs(photographs, sample_positions(len(photographs), 12))
-        figures["data_photographs"] = _closed(drawn, out_dir, "data_photographs")
+        figures["data_photographs"] = shown_figure(drawn, out_dir, "data_photographs")
     return DataSets(summary, hpa_groups, hpa_labels, wells, planted, figures)

@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
+from celldino_utils.chapters.shown import shown_figure
 from celldino_utils.config import resolve_path
 from celldino_utils.evaluate.batch_metrics import knn_score
 from celldino_utils.evaluate.heterogeneity import score_against_truth, typical_examples
@@ -29,7 +29,6 @@ from celldino_utils.plot import (
     figure_c_silhouettes,
     figure_d,
     panel_silhouette,
-    save_figure,
     umap_embedding,
 )
 
@@ -52,13 +51,6 @@ class DrawnFigure:
     figure: Figure
     report: str = ""
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def _saved(figure: Figure, out_dir: str, name: str) -> Figure:
-    """``figure`` saved as ``out_dir/name.png`` and ``.pdf``, then closed so that it shows only where it is named."""
-    save_figure(figure, resolve_path(out_dir), name)
-    plt.close(figure)
-    return figure
 
 
 def _umap_options(umap_cache_dir: str, n_neighbors: int, min_dist: float, seed: int) -> dict[str, Any]:
@@ -84,7 +76,7 @@ def draw_figure_a(
     """
     profiles = read_profiles(resolve_path(hpa_after_input))
     coords = umap_embedding(profiles, **_umap_options(umap_cache_dir, n_neighbors, min_dist, seed))
-    figure = _saved(figure_a(coords, profiles=profiles), out_dir, "figure_A")
+    figure = shown_figure(figure_a(coords, profiles=profiles), out_dir, "figure_A")
     lines = silhouette_lines(profiles, [("localisation", ()), ("localisation", FIGURE_A_CLASSES)])
     return DrawnFigure(figure, "\n".join(lines))
 
@@ -99,7 +91,7 @@ def draw_figure_b(
     """
     profiles = read_profiles(resolve_path(hpa_before_input))
     coords = umap_embedding(profiles, **_umap_options(umap_cache_dir, n_neighbors, min_dist, seed))
-    figure = _saved(figure_b(coords, profiles=profiles), out_dir, "figure_B")
+    figure = shown_figure(figure_b(coords, profiles=profiles), out_dir, "figure_B")
     lines = silhouette_lines(profiles, [("Metadata_cell_line", ()), ("localisation", ())])
     cell_line_f1 = knn_score(profiles, label_col="Metadata_cell_line")
     chance = 1 / profiles["Metadata_cell_line"].nunique()
@@ -164,7 +156,7 @@ def draw_figure_c(
     coords = [umap_embedding(p, **options) for p in profiles]
     own = figure_c_silhouettes(profiles, cp_batch_col=cp_batch_col)  # computed once: printed on the panels, tabled
     drawn = figure_c(*coords, profiles=profiles, cp_batch_col=cp_batch_col, silhouettes=own)
-    figure = _saved(drawn, out_dir, "figure_C")
+    figure = shown_figure(drawn, out_dir, "figure_C")
     silhouettes = compared_silhouettes(own, compare_inputs, inputs=inputs, cp_batch_col=cp_batch_col)
     write_table(silhouettes, resolve_path(out_dir) / "figure_C_silhouettes.csv")
     table = silhouettes.pivot_table(
@@ -242,4 +234,4 @@ def draw_figure_d(
     crops = {name: crops_of(images, group) for name, group in chosen.items()}
     named_scores = scores.assign(**{protein_col: scores[protein_col] + " (" + scores[truth_col] + ")"})
     drawn = figure_d(chosen, crops, layout=images.layout, scores=named_scores, group_col=protein_col, n_crops=n_crops)
-    return DrawnFigure(_saved(drawn, out_dir, "figure_D"), report, summary.round(3))
+    return DrawnFigure(shown_figure(drawn, out_dir, "figure_D"), report, summary.round(3))

@@ -1,12 +1,16 @@
-"""Paths as a chapter shows them: relative to the project root, so that no output names the machine's own folders."""
+"""How a chapter shows what it made: figures saved then closed, paths relative to the project root (no output
+names the machine's own folders)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
-from celldino_utils.config import project_root
+from celldino_utils.config import project_root, resolve_path
+from celldino_utils.plot import save_figure
 
 
 def shown_path(path: str | Path) -> str:
@@ -34,3 +38,13 @@ def shown_text(text: str, paths: dict[str, str | Path]) -> str:
     for given, resolved in paths.items():
         text = text.replace(str(resolved), given)
     return text
+
+
+def shown_figure(figure: Figure, out_dir: str | Path, name: str) -> Figure:
+    """``figure`` saved as ``out_dir/name.png`` and ``.pdf``, then closed: it shows only where a notebook names it.
+
+    ``out_dir`` is a parameter as given (resolved under the project root).
+    """
+    save_figure(figure, resolve_path(out_dir), name)
+    plt.close(figure)
+    return figure

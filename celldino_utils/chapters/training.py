@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython.display import Markdown
@@ -15,11 +14,12 @@ from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import Dataset
 
+from celldino_utils.chapters.shown import shown_figure
 from celldino_utils.config import resolve_path
 from celldino_utils.embed.model import resolve_checkpoint
 from celldino_utils.io.datasets import open_images
 from celldino_utils.models import get_released_model, load_released_model
-from celldino_utils.plot import plot_crop_channels, plot_training_logs, save_figure
+from celldino_utils.plot import plot_crop_channels, plot_training_logs
 from celldino_utils.train import CONFIG_NAME, LOG_NAME, load_train_config, read_log, train
 from celldino_utils.train.checkpoint import BACKBONE_NAME
 from celldino_utils.train.data import MultiCropDataset, build_augmentation
@@ -165,12 +165,6 @@ class TrainedModels:
         return {name: run.overview() for name, run in self.runs.items()}
 
 
-def _shown_figure(figure: Figure, folder: str, name: str) -> Figure:
-    save_figure(figure, resolve_path(folder), name)
-    plt.close(figure)
-    return figure
-
-
 def training_crops_figure(
     run: ModelRun, *, query: str, label_col: str, n_rows: int, seed: int, figures_dir: str
 ) -> Figure | Markdown:
@@ -187,7 +181,7 @@ def training_crops_figure(
     crops = run.training_crops(images, list(picks.index), seed=seed)
     labels = list(picks[label_col].astype(str))
     figure = plot_crop_channels(crops.numpy(), row_labels=labels, channels=images.layout.channels)
-    return _shown_figure(figure, figures_dir, "train_cellpainting_crops")
+    return shown_figure(figure, figures_dir, "train_cellpainting_crops")
 
 
 def _train_all(
@@ -246,7 +240,7 @@ def _train_all(
     logged = {name: model.log for name, model in runs.items() if model.log is not None}
     losses: Figure | Markdown = Markdown("Every model of this profile was taken as released: no training log.")
     if logged:
-        losses = _shown_figure(plot_training_logs(logged), figures_dir, "train_losses")
+        losses = shown_figure(plot_training_logs(logged), figures_dir, "train_losses")
     return TrainedModels(shared, runs, figure, losses, plus)
 
 
