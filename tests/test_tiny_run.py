@@ -50,6 +50,28 @@ def test_tiny_series_executes_and_records_the_run(tiny_run: tuple[Path, dict]) -
     assert written["packages"]["torch"] and written["git"]["commit"] is not None
 
 
+def _output_text(cell: nbformat.NotebookNode) -> str:
+    """Everything a code cell shows as text: streams, errors and the text forms of its results."""
+    texts = []
+    for output in cell.get("outputs", []):
+        texts += [output.get("text", ""), *output.get("traceback", [])]
+        texts += [value for kind, value in output.get("data", {}).items() if kind.startswith("text/")]
+    return "\n".join(texts)
+
+
+def test_the_book_shows_each_parameter_once_and_no_path_of_the_machine(tiny_run: tuple[Path, dict]) -> None:
+    data_root, _ = tiny_run
+    for executed in sorted((data_root / "tiny" / "executed").glob("*.ipynb")):
+        notebook = nbformat.read(executed, as_version=4)
+        tags = [cell.metadata.get("tags", []) for cell in notebook.cells]
+        assert sum("parameters" in t for t in tags) == 1 and not any("injected-parameters" in t for t in tags)
+        shown = "\n".join(_output_text(cell) for cell in notebook.cells if cell.cell_type == "code")
+        assert "PosixPath(" not in shown and str(ROOT) not in shown, executed.name
+    data = nbformat.read(data_root / "tiny" / "executed" / "00_data.ipynb", as_version=4)
+    parameters = next(cell.source for cell in data.cells if "parameters" in cell.metadata.get("tags", []))
+    assert "n_per_group = 1" in parameters.splitlines() and "# profile whose synthetic settings" in parameters
+
+
 def test_book_builds_from_the_tiny_run(tiny_book: subprocess.CompletedProcess) -> None:
     assert tiny_book.returncode == 0, tiny_book.stdout[-3000:] + tiny_book.stderr[-3000:]
     html = Path(tiny_book.args[2]) / "_build" / "html"

@@ -9,11 +9,13 @@ output keeps the provenance record of the embeddings it was made from (model, we
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from celldino_utils.config import resolve_path
 from celldino_utils.correct.profiling import aggregate_wells
 from celldino_utils.correct.registry import correct
 from celldino_utils.evaluate.batch_metrics import batch_metric_table, knn_score
@@ -141,3 +143,62 @@ def correct_cellpainting_wells(
             replicate_options={"control_query": control_query},
         ).assign(moa_note=describe_moa_task(counts, plate_col=plate_col))
     return pd.concat(metrics, names=["features"])
+
+
+@dataclass(frozen=True)
+class Corrections:
+    """The batch-correction chapter's two tables (:func:`correct_hpa_fields`, :func:`correct_cellpainting_wells`)."""
+
+    hpa: pd.DataFrame
+    cellpainting: pd.DataFrame
+
+
+def correct_and_measure(
+    embeddings_dir: str,
+    profiles_dir: str,
+    *,
+    feature_sets: Sequence[str],
+    hpa_batch_col: str,
+    harmony_n_components: int,
+    harmony_theta: float,
+    harmony_sigma: float,
+    control_col: str,
+    control_value: str,
+    sphering_epsilon: float,
+    multi_moa: str,
+    out_dir: str,
+    seed: int,
+) -> Corrections:
+    """Harmony on HPA fields and sphering on Cell Painting wells of every feature set, measured before and after.
+
+    The corrected profiles go to ``profiles_dir``; both tables, rounded to 3 decimals, go to ``out_dir`` as
+    ``batch_correction_hpa.csv`` and ``batch_correction_cellpainting.csv`` with the parameters that made them.
+    """
+    source, target = resolve_path(embeddings_dir), resolve_path(profiles_dir)
+    harmony_params = {
+        "batch_col": hpa_batch_col,
+        "n_components": harmony_n_components,
+        "theta": harmony_theta,
+        "sigma": harmony_sigma,
+        "random_state": seed,
+    }
+    hpa = correct_hpa_fields(source, target, feature_sets=feature_sets, **harmony_params).round(3)
+    control_query = f"{control_col} == {control_value!r}"
+    cellpainting = correct_cellpainting_wells(
+        source,
+        target,
+        feature_sets=feature_sets,
+        control_query=control_query,
+        multi_moa=multi_moa,
+        zero_mad="drop",
+        epsilon=sphering_epsilon,
+        random_state=seed,
+    ).round(3)
+    figures = resolve_path(out_dir)
+    figures.mkdir(parents=True, exist_ok=True)
+    hpa_record = {key: str(value) for key, value in harmony_params.items()}
+    hpa.assign(dataset="hpa-fov", **hpa_record).to_csv(figures / "batch_correction_hpa.csv")
+    cellpainting.assign(
+        dataset="cellpainting-wells", control_query=control_query, sphering_epsilon=sphering_epsilon
+    ).to_csv(figures / "batch_correction_cellpainting.csv")
+    return Corrections(hpa, cellpainting)

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+from IPython.display import Markdown
 
 from celldino_utils.augment import EvalTransform
+from celldino_utils.config import resolve_path
 from celldino_utils.correct.profiling import aggregate_wells
 from celldino_utils.embed.cellprofiler import cellprofiler_profiles
-from celldino_utils.embed.model import RANDOM_INIT, random_init_twin
+from celldino_utils.embed.model import RANDOM_INIT, random_init_twin, resolve_checkpoint
 from celldino_utils.embed.pipeline import embed_data
+from celldino_utils.evaluate.batch_metrics import knn_score
 from celldino_utils.io.datasets import open_cells
-from celldino_utils.io.profiles import is_feature, profile_path, write_profiles
+from celldino_utils.io.profiles import is_feature, profile_path, read_profiles, write_profiles
 
 
 @dataclass(frozen=True)
@@ -193,3 +196,122 @@ def crops_as_embedded(
         rows.append(np.stack([transform(cells[int(i)]).numpy() for i in picks]))
         labels.append(str(label))
     return np.stack(rows), labels
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """What the embedding chapter wrote and its first check of training.
+
+    Attributes
+    ----------
+    models, plus, baseline : pandas.DataFrame or IPython.display.Markdown
+        One row per file written (``dataset, level, features, file, rows, dims, seconds``; ``file`` is the name
+        in the embeddings folder) by the trained models and their random-init twins, by Cell-DINO+ and by the
+        CellProfiler-style baseline; a sentence instead where the profile leaves one out.
+    training_check : dict
+        Feature set -> localisation kNN macro F1 of the HPA fields, the neighbour from another ``knn_group_col``.
+    """
+
+    models: pd.DataFrame
+    plus: pd.DataFrame | Markdown
+    baseline: pd.DataFrame | Markdown
+    training_check: dict[str, float]
+
+
+def _file_names(written: pd.DataFrame) -> pd.DataFrame:
+    """A suite's report with each file by its name: the folder is a parameter, and the machine's own path."""
+    return written.assign(file=written["file"].map(lambda path: Path(path).name))
+
+
+def job_of(
+    dataset: str,
+    level: str,
+    format: str,
+    data: str,
+    checkpoint: str,
+    *,
+    crop_size: int = 64,
+    read_options: dict[str, Any] | None = None,
+) -> EmbedJob:
+    """An :class:`EmbedJob` from a notebook's parameters: the data folder resolved, the checkpoint made usable.
+
+    ``checkpoint`` is a path under the project root, a released model's name or a model card
+    (:func:`celldino_utils.embed.resolve_checkpoint`).
+    """
+    model = resolve_checkpoint(checkpoint)
+    return EmbedJob(dataset, level, format, resolve_path(data), model, crop_size, dict(read_options or {}))
+
+
+def embed_everything(
+    *,
+    hpa_data: str,
+    hpa_format: str,
+    hpa_read_options: dict[str, Any],
+    hpa_checkpoint: str,
+    hpa_cells_data: str,
+    hpa_cells_format: str,
+    hpa_cells_read_options: dict[str, Any],
+    hpa_cells_checkpoint: str,
+    hpa_cell_crop_size: int,
+    cellpainting_data: str,
+    cellpainting_format: str,
+    cellpainting_read_options: dict[str, Any],
+    cellpainting_checkpoint: str,
+    cellpainting_cell_crop_size: int,
+    hpa_plus_checkpoint: str,
+    embeddings_dir: str,
+    random_init: bool,
+    cellprofiler_baseline: bool,
+    cellprofiler_n_jobs: int,
+    knn_group_col: str,
+    **options: Any,
+) -> Embeddings:
+    """The embedding chapter: every data set by its model and random-init twin, Cell-DINO+, the baseline, a check.
+
+    Parameters
+    ----------
+    hpa_*, hpa_cells_*, cellpainting_*
+        HPA fields, HPA single cells and Cell Painting single cells: data folder, format, reader options, model
+        (:func:`job_of`) and, for cells, the crop side in pixels of the model's training scale.
+    hpa_plus_checkpoint
+        Cell-DINO+, embedded on the HPA fields (for Table C); ``""`` for none.
+    random_init, cellprofiler_baseline, cellprofiler_n_jobs
+        Whether to embed with each architecture at random init, and to measure the CellProfiler-style baseline
+        on the same cells (in that many processes).
+    knn_group_col
+        The training check takes each field's neighbour from another value of this column.
+    options
+        :func:`celldino_utils.embed.embed_data` options (``batch_size``, ``num_workers``, ``seed``).
+    """
+    hpa = job_of("hpa", "fov", hpa_format, hpa_data, hpa_checkpoint, read_options=hpa_read_options)
+    cells = {"crop_size": hpa_cell_crop_size, "read_options": hpa_cells_read_options}
+    hpa_cells = job_of("hpa", "cell", hpa_cells_format, hpa_cells_data, hpa_cells_checkpoint, **cells)
+    cells = {"crop_size": cellpainting_cell_crop_size, "read_options": cellpainting_read_options}
+    cellpainting = job_of("cp", "cell", cellpainting_format, cellpainting_data, cellpainting_checkpoint, **cells)
+    out, jobs = resolve_path(embeddings_dir), [hpa, hpa_cells, cellpainting]
+    options = {**options, "progress": False}
+    models = embed_suite(jobs, out_dir=out, random_init="random" if random_init else None, **options)
+    plus: pd.DataFrame | Markdown = Markdown(
+        "No Cell-DINO+ checkpoint in this profile: its rows of Table C keep the paper's values only."
+    )
+    if hpa_plus_checkpoint:
+        plus_job = replace(hpa, checkpoint=resolve_checkpoint(hpa_plus_checkpoint))
+        plus = _file_names(embed_suite([plus_job], out_dir=out, features="celldinoplus", random_init=None, **options))
+    baseline: pd.DataFrame | Markdown = Markdown(
+        "The CellProfiler-style baseline is off in this profile (`cellprofiler_baseline = False`)."
+    )
+    if cellprofiler_baseline:
+        baseline = _file_names(cellprofiler_suite(jobs, out_dir=out, n_jobs=cellprofiler_n_jobs, progress=False))
+    names = ["celldino", *["celldinoplus"] * bool(hpa_plus_checkpoint), *["random"] * random_init]
+    names += ["cellprofiler"] * cellprofiler_baseline
+    return Embeddings(_file_names(models), plus, baseline, training_check(out, names, group_col=knn_group_col))
+
+
+def training_check(embeddings_dir: Path, feature_sets: Sequence[str], *, group_col: str) -> dict[str, float]:
+    """Localisation kNN macro F1 (k = 1, cosine) of each feature set's HPA fields, the neighbour from another
+    ``group_col`` value, rounded to 3 decimals: does training beat random init before any correction?"""
+    scores = {}
+    for name in feature_sets:
+        fields = read_profiles(profile_path(embeddings_dir, dataset="hpa", level="fov", features=name))
+        scores[name] = round(knn_score(fields, label_col="Metadata_Target", group_col=group_col, multilabel=True), 3)
+    return scores

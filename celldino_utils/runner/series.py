@@ -35,6 +35,7 @@ from celldino_utils.runner.freshness import (
 )
 from celldino_utils.runner.inputs import require_inputs
 from celldino_utils.runner.manifest import checksum_tree, git_commit, package_versions, write_manifest
+from celldino_utils.runner.parameters_cell import fold_parameters
 
 MANIFEST_NAME = "run_manifest.json"
 
@@ -122,6 +123,7 @@ def _execute(notebook: Path, params: dict[str, Any], *, root: Path, out: Path) -
             f"{notebook.name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
             f"{err.ename}: {err.evalue}. The executed copy with the traceback is {out}"
         ) from None
+    fold_parameters(out)  # the book shows each parameter once, with the value it ran with
 
 
 def _earlier_manifest(path: Path, profile_name: str) -> dict[str, Any]:

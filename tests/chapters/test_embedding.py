@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celldino_utils.chapters import crops_as_embedded, learnability_margin
+from celldino_utils.chapters import crops_as_embedded, job_of, learnability_margin
 
 
 def test_crops_as_embedded_are_self_normalised_cells_per_group(phenix_dir: Path) -> None:
@@ -34,3 +34,14 @@ def test_learnability_margin_reads_the_supervised_and_random_points_of_one_score
     )
     assert learnability_margin(curve, "cells") == pytest.approx(0.15)
     assert learnability_margin(curve, "wells") is None
+
+
+def test_a_job_from_parameters_resolves_its_folder_and_keeps_released_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CELLDINO_ROOT", str(tmp_path))
+    job = job_of("cp", "cell", "cellpainting", "data/cp", "cell_dino_cp_vits8", crop_size=32)
+    assert job.data_dir == tmp_path / "data" / "cp" and job.checkpoint == "cell_dino_cp_vits8"
+    assert job.crop_size == 32 and job.read_options == {}
+    ours = job_of("hpa", "fov", "hpa-kaggle", "/d/hpa", "data/checkpoints/hpa/teacher_backbone.pth")
+    assert ours.checkpoint == tmp_path / "data/checkpoints/hpa/teacher_backbone.pth"

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from celldino_utils.chapters import read_localisation_cells
+from celldino_utils.chapters import localisation_table, read_localisation_cells
+from celldino_utils.chapters.tables import cellprofiler_note, untuned_notes
 from celldino_utils.io import write_profiles
 
 
@@ -39,3 +41,59 @@ def test_index_labels_need_their_class_list(tmp_path: Path) -> None:
         read_localisation_cells(
             {"m": _cells(tmp_path / "cells.parquet")}, label_col="Metadata_locations", names_sep=None
         )
+
+
+def _named_cells(path: Path, *, n_antibodies: int = 24) -> Path:
+    """Single cells labelled by class name, one label set per antibody, features that separate the classes."""
+    rng = np.random.default_rng(0)
+    classes = ["Nucleoplasm", "Nucleoli", "Cytosol", "Mitochondria"]
+    prototypes = rng.normal(size=(len(classes), 8)) * 3
+    rows = []
+    for a in range(n_antibodies):
+        label = a % len(classes)
+        for cell in range(6):
+            features = prototypes[label] + rng.normal(scale=0.5, size=8)
+            rows.append(
+                {"Metadata_Id": f"ab{a}_f{cell // 3}", "Metadata_antibody": f"ab{a}", "Metadata_Target": classes[label]}
+                | {f"emb_{k:04d}": value for k, value in enumerate(features)}
+            )
+    return write_profiles(pd.DataFrame(rows), path)
+
+
+def test_tables_a_and_b_are_one_driver_with_two_class_sets(tmp_path: Path) -> None:
+    cells = str(_named_cells(tmp_path / "cells.parquet"))
+    options = {
+        "external_inputs": {},
+        "method_map": {"Cell-DINO": "Cell-DINO"},
+        "label_col": "Metadata_Target",
+        "names_sep": ";",
+        "splits_csv": "",
+        "seeds": [0],
+        "max_epochs": 3,
+        "patience": 2,
+        "dataset": "toy cells",
+        "profile": "test",
+        "out_dir": str(tmp_path / "figures"),
+    }
+    nucleus = {"Nucleoplasm": "Nucleus", "Nucleoli": "Nucleus", "Cytosol": "Cytosol", "Mitochondria": "Mitochondria"}
+    coarse = localisation_table("A", {"Cell-DINO": cells}, class_groups=nucleus, **options)
+    fine = localisation_table("B", {"Cell-DINO": cells}, class_groups=None, **options)
+    assert coarse.report == "3 classes: Cytosol, Mitochondria, Nucleus"
+    assert fine.report == "4 classes: Cytosol, Mitochondria, Nucleoli, Nucleoplasm"
+    for result in (coarse, fine):
+        written = pd.read_csv(tmp_path / "figures" / f"table_{result.name}.csv")
+        assert written["run_value"].notna().sum() == result.table["run_value"].notna().sum() > 0
+        assert set(written["dataset"]) == {"toy cells"} and f"Cell-DINO: {cells}" in written["features"].iloc[0]
+        assert list(result.side_by_side.index) == list(dict.fromkeys(result.table["method"]))
+
+
+def test_table_c_without_fine_tuning_says_why_its_rows_are_empty() -> None:
+    notes = untuned_notes({"Cell-DINO+": "not released"}, ["Cell-DINO ft", "Cell-DINO+ ft"])
+    assert notes["Cell-DINO+"] == "not released"
+    assert notes["Cell-DINO ft"] == notes["Cell-DINO+ ft"]
+    assert notes["Cell-DINO ft"].startswith("fine-tuning not run (finetune = False)")
+
+
+def test_table_d_explains_the_cellprofiler_row_unless_published_profiles_fill_it() -> None:
+    assert "cp-measure" in cellprofiler_note({"Cell-DINO": "Cell-DINO"})["CellProfiler"]
+    assert cellprofiler_note({"Cell-DINO": "Cell-DINO", "LINCS": "CellProfiler"}) == {}

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from IPython.display import Markdown
 
 from celldino_utils.chapters import EmbedJob, ModelRun, embed_suite, train_or_take
+from celldino_utils.chapters.training import plus_plan, run_overrides, shared_overrides, training_crops_figure
 from celldino_utils.io import open_fields, read_profiles
 from celldino_utils.models import build_backbone
 from celldino_utils.synthetic import ensure_synthetic
@@ -95,3 +97,43 @@ def test_a_trained_run_returns_its_backbone_and_log(tiny_hpa: Path, tmp_path: Pa
     dropped = crops.abs().amax(dim=(-2, -1)) == 0
     assert crops.mean(dim=(-2, -1)).abs().max() < 1e-4
     assert torch.all(((stds - 1).abs() < 1e-3) | dropped)
+
+
+def test_shared_overrides_keep_what_is_set_then_seed_and_a_fresh_start() -> None:
+    shared = shared_overrides({"student.arch": "vit_tiny", "optim.base_lr": None, "crops.local_crops_size": 16}, seed=3)
+    assert shared == [
+        "student.arch=vit_tiny",
+        "crops.local_crops_size=16",
+        "train.seed=3",
+        "train.resume=false",
+        "train.progress_bar=false",
+    ]
+    run = run_overrides(["train.seed=3"], data="/data/hpa", format="hpa-kaggle", epochs=2, out_dir="/out/hpa")
+    assert run == [
+        "train.seed=3",
+        "data.path=/data/hpa",
+        "data.format=hpa-kaggle",
+        "optim.epochs=2",
+        "train.out_dir=/out/hpa",
+    ]
+
+
+@pytest.mark.parametrize(
+    "plus_epochs, plus_init, pretrained, plan",
+    [
+        (5, "", {}, (True, True)),  # the default: a natural-image model trained here, then Cell-DINO+ from it
+        (5, "dinov2_vitl14", {}, (False, True)),  # Cell-DINO+ from a named model
+        (0, "", {}, (False, False)),  # no Cell-DINO+
+        (0, "", {"hpa_plus": "card.yaml"}, (False, True)),  # Cell-DINO+ taken as released
+        (5, "", {"hpa_plus": "card.yaml"}, (False, True)),
+    ],
+)
+def test_plus_plan(plus_epochs: int, plus_init: str, pretrained: dict, plan: tuple[bool, bool]) -> None:
+    assert plus_plan(plus_epochs, plus_init, pretrained) == plan
+
+
+def test_a_taken_model_shows_no_training_crops() -> None:
+    shown = training_crops_figure(
+        ModelRun("cell_dino_cp_vits8", None), query="", label_col="x", n_rows=2, seed=0, figures_dir="figures"
+    )
+    assert isinstance(shown, Markdown) and "taken as released" in shown.data
