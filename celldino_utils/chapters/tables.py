@@ -18,7 +18,7 @@ from IPython.display import Markdown
 
 from celldino_utils.config import resolve_path
 from celldino_utils.embed.model import load_embedding_model, resolve_checkpoint
-from celldino_utils.evaluate.claims import claim_checks
+from celldino_utils.evaluate.claims import claim_checks, planted_truth_checks
 from celldino_utils.evaluate.paper_values import table_title
 from celldino_utils.evaluate.protocols import (
     finetune_run_values,
@@ -325,18 +325,43 @@ class Results:
         For each table a Markdown heading (its title, data set and profile) then its side-by-side table.
     claims : pandas.DataFrame
         :func:`celldino_utils.evaluate.claim_checks` of the tables.
+    truths : pandas.DataFrame
+        :func:`celldino_utils.evaluate.planted_truth_checks` of the tables and the run's figure, correction and
+        compute tables (empty without them: real data plant nothing).
     """
 
     shown: list[Markdown | pd.DataFrame]
     claims: pd.DataFrame
+    truths: pd.DataFrame
 
 
-def results_tables(table_files: Mapping[str, str]) -> Results:
-    """Read the tables a run wrote (name -> ``table_<name>.csv``) and check the paper's claims on them."""
+#: What :func:`results_tables` reads from ``truth_files``, by key.
+TRUTH_FILES: tuple[str, ...] = ("figure_C", "correction_cellpainting", "correction_hpa", "compute_curve")
+
+
+def results_tables(table_files: Mapping[str, str], truth_files: Mapping[str, str] | None = None) -> Results:
+    """Read the tables a run wrote (name -> ``table_<name>.csv``) and check the paper's claims on them.
+
+    ``truth_files`` names the run's other result tables, to check what synthetic data planted: ``figure_C``
+    (``figure_C_silhouettes.csv``), ``correction_cellpainting`` and ``correction_hpa`` (chapter 03's
+    ``batch_correction_*.csv``) and ``compute_curve`` (chapter 04's ``compute_curve.csv``); any may be left out.
+    """
+    unknown = sorted(set(truth_files or {}) - set(TRUTH_FILES))
+    if unknown:
+        raise ValueError(f"truth_files: unknown key(s) {unknown}; expected some of {list(TRUTH_FILES)}")
     tables = {name: read_csv(resolve_path(path)) for name, path in table_files.items()}
     shown: list[Markdown | pd.DataFrame] = []
     for name, table in tables.items():
         heading = f"### Table {name}: {table_title(name)}\n\n"
         heading += f"Data: {table['dataset'].iloc[0]}; profile: {table['profile'].iloc[0]}."
         shown += [Markdown(heading), side_by_side(table, digits=TABLE_DIGITS[name])]
-    return Results(shown, claim_checks(tables))
+    read = {key: read_csv(resolve_path(path)) for key, path in (truth_files or {}).items()}
+    corrections = {
+        label: read[key]
+        for key, label in (("correction_cellpainting", "Cell Painting"), ("correction_hpa", "HPA"))
+        if key in read
+    }
+    truths = planted_truth_checks(
+        silhouettes=read.get("figure_C"), corrections=corrections, curve=read.get("compute_curve"), tables=tables
+    ) if read else planted_truth_checks()  # fmt: skip
+    return Results(shown, claim_checks(tables), truths)

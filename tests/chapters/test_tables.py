@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from celldino_utils.chapters import localisation_table, read_localisation_cells
-from celldino_utils.chapters.tables import cellprofiler_note, untuned_notes
+from celldino_utils.chapters.tables import cellprofiler_note, results_tables, untuned_notes
 from celldino_utils.io import write_profiles
 
 
@@ -97,3 +97,33 @@ def test_table_c_without_fine_tuning_says_why_its_rows_are_empty() -> None:
 def test_table_d_explains_the_cellprofiler_row_unless_published_profiles_fill_it() -> None:
     assert "cp-measure" in cellprofiler_note({"Cell-DINO": "Cell-DINO"})["CellProfiler"]
     assert cellprofiler_note({"Cell-DINO": "Cell-DINO", "LINCS": "CellProfiler"}) == {}
+
+
+def test_results_check_the_planted_truths_from_the_files_named(tmp_path: Path) -> None:
+    table = pd.DataFrame(
+        {
+            "method": ["Cell-DINO", "ViT random init"],
+            "column": ["Maximum dose", "Maximum dose"],
+            "paper_value": [30.0, None],
+            "run_value": [40.0, 30.0],
+            "run_std": [1.0, 1.0],
+            "n_runs": [3, 3],
+            "dataset": "synthetic",
+            "features": "f",
+            "profile": "default",
+            "note": "",
+        }
+    )
+    table.assign(table="D").to_csv(tmp_path / "table_D.csv", index=False)
+    silhouettes = pd.DataFrame({"features": ["Cell-DINO"], "panel": ["B"], "silhouette": [0.08]})
+    silhouettes.to_csv(tmp_path / "figure_C_silhouettes.csv", index=False)
+    files = {"D": str(tmp_path / "table_D.csv")}
+    results = results_tables(files, {"figure_C": str(tmp_path / "figure_C_silhouettes.csv")})
+    assert list(results.truths["claim"]) == [
+        "Cell-DINO: batches apart (silhouette > 0)",
+        "Cell-DINO at least 1.2 x ViT random init",
+    ]
+    assert results.truths["recovered"].all() and results.claims["recovered"].all()
+    assert results_tables(files).truths.empty  # no truth files: real data, nothing planted
+    with pytest.raises(ValueError, match="unknown key"):
+        results_tables(files, {"figure_D": "x.csv"})
