@@ -1,9 +1,10 @@
 """Chapter drivers: what one notebook of the series does, from files to files, in one call.
 
-The top layer of the package: it may import every stage (``embed``, ``correct``, ``evaluate``, ``plot``) and is
-the only place above ``io`` that reads and writes files; nothing below imports it. Each driver reads inputs named
-by :func:`celldino_utils.io.profiles.profile_path`, runs stages, writes outputs the same way, and returns a
-small report table for the notebook to show.
+The top layer of the package (with ``runner``): it may import every stage (``embed``, ``correct``, ``evaluate``,
+``plot``) and nothing below imports it. A driver reads the files its notebook's parameters name, runs stages,
+writes its outputs where those parameters say, and returns a small report table for the notebook to show. What
+each notebook reads and writes is declared in ``configs/notebooks.yaml`` (:mod:`celldino_utils.runner.declarations`),
+and the runner fails a notebook that writes elsewhere.
 """
 
 from celldino_utils.chapters.correction import (
