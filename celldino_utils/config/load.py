@@ -6,17 +6,15 @@ first, so a recipe shared by several files is written once (``configs/train/tiny
 
 from __future__ import annotations
 
-import os
-import random
 from pathlib import Path
 
-import numpy as np
-import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError
 
 #: An override file may name the file it builds on under this key.
 BASE_KEY = "base"
+#: The name of the resolved config saved beside a run's outputs (:func:`save_config`), e.g. a training run's.
+CONFIG_NAME = "config.yaml"
 
 
 def _file_layers(file: Path, children: tuple[Path, ...] = ()) -> list[tuple[str, DictConfig]]:
@@ -68,11 +66,3 @@ def save_config(cfg: DictConfig, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, path, resolve=True)
     return path
-
-
-def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices) from one integer."""
-    os.environ["PYTHONHASHSEED"] = str(seed)
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)

@@ -9,7 +9,7 @@ from celldino_utils.runner.inputs import MissingInputs
 from celldino_utils.runner.profile_check import check_series, series_notebooks
 
 # Papermill (through nbformat and jsonschema) takes seconds to import: the series loads on first use.
-_SERIES_NAMES = ("NotebookFailed", "UndeclaredWrite", "check_profile", "run_series")
+_SERIES_NAMES = ("NotebookFailed", "UndeclaredRead", "UndeclaredWrite", "check_profile", "run_series")
 
 
 def __getattr__(name: str) -> object:
@@ -23,6 +23,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "MissingInputs",
     "NotebookFailed",
+    "UndeclaredRead",
     "UndeclaredWrite",
     "check_profile",
     "check_series",

@@ -37,6 +37,8 @@ from celldino_utils.models import (
 
 #: The declaration table of a project checkout, relative to its root.
 DECLARATIONS = "configs/notebooks.yaml"
+#: The suffix of a weights file of our training.
+CHECKPOINT_SUFFIX = ".pth"
 #: Keys a notebook's entry may hold.
 DECLARATION_KEYS = ("reads", "writes", "sections", "files", "options")
 
@@ -163,17 +165,21 @@ def read_paths(value: Any, root: str | Path) -> list[Path]:
     """The files and folders a ``reads`` parameter's value names, each once, in order.
 
     A released model's name counts as the weights file the loaders find for it (or where it is to be saved,
-    :func:`celldino_utils.models.default_weights_path`); a model card as the card and its weights file; any other
-    non-empty string as the path it names (relative ones under ``root``).
+    :func:`celldino_utils.models.default_weights_path`); a model card as the card and its weights file; a weights
+    file of our training (``.pth``) as the folder of its run, whose ``config.yaml`` the loaders read beside it (and
+    the compute curve the backbones kept there); any other non-empty string as the path it names (relative ones
+    under ``root``).
     """
     root = Path(root)
     found = []
     for text in strings(value):
         if not text.strip() or "://" in text:
             continue
-        model = _named_model(text, root)
-        if model is None or text not in RELEASED_MODELS:
-            found.append(resolve_key(text, root))
+        model, path = _named_model(text, root), resolve_key(text, root)
+        if model is None and path.suffix == CHECKPOINT_SUFFIX:
+            found.append(path.parent)  # a checkpoint of ours: its run (config beside it, backbones kept beside it)
+        elif model is None or text not in RELEASED_MODELS:
+            found.append(path)
         if model is not None:
             found.append(default_weights_path(model, root=root))
     return list(dict.fromkeys(found))

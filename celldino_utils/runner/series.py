@@ -24,6 +24,7 @@ from papermill.exceptions import PapermillExecutionError
 from traitlets.config import Config
 
 from celldino_utils.io.stamps import path_stamp, snapshot, tree_sha256
+from celldino_utils.runner import audit
 from celldino_utils.runner.declarations import Access, path_key, resolve_key
 from celldino_utils.runner.freshness import expected_runs, fingerprint, input_stamps, stale_reason, written_outputs
 from celldino_utils.runner.manifest import git_commit, package_versions, write_manifest
@@ -38,6 +39,10 @@ class NotebookFailed(RuntimeError):
 
 class UndeclaredWrite(NotebookFailed):
     """A notebook wrote files outside the locations ``configs/notebooks.yaml`` declares for it."""
+
+
+class UndeclaredRead(NotebookFailed):
+    """In a strict run, a notebook's code opened files for reading that ``configs/notebooks.yaml`` does not declare."""
 
 
 def check_profile(profile_name: str, *, root: str | Path = ".") -> int:
@@ -71,16 +76,17 @@ def _data_checksums(profile: dict[str, Any], root: Path, earlier: Mapping[str, A
     return sums
 
 
-def _kernel_config() -> Config:
+def _kernel_config(start_lines: list[str]) -> Config:
     """Kernels talk to the runner over local IPC sockets in the temporary folder, not over TCP ports (which
-    ipykernel warns about on every start, and which any local user could reach)."""
+    ipykernel warns about on every start, and which any local user could reach); they run ``start_lines`` first."""
     config = Config()
     config.KernelManager.transport = "ipc"
     config.KernelManager.ip = str(Path(tempfile.gettempdir()) / f"celldino-kernel-{os.getpid()}")
+    config.NotebookClient.extra_arguments = [f"--IPKernelApp.exec_lines={line}" for line in start_lines]
     return config
 
 
-def _execute(notebook: Path, params: dict[str, Any], *, root: Path, out: Path) -> None:
+def _execute(notebook: Path, params: dict[str, Any], *, root: Path, out: Path, start_lines: list[str]) -> None:
     try:
         papermill.execute_notebook(
             str(notebook),
@@ -89,7 +95,7 @@ def _execute(notebook: Path, params: dict[str, Any], *, root: Path, out: Path) -
             kernel_name="python3",
             cwd=str(root),
             progress_bar=False,
-            config=_kernel_config(),
+            config=_kernel_config(start_lines),
         )
     except PapermillExecutionError as err:
         raise NotebookFailed(
@@ -188,11 +194,19 @@ class _Run:
         files = [resolve_key(key, self.root) for key in written]
         return [path_key(file, self.root) for file in files if file != out and not access.writes_file(file)]
 
+    def _undeclared_reads(self, access: Access, log: Path) -> list[str]:
+        """The files a strict run's kernel read (:mod:`~celldino_utils.runner.audit`) that the notebook does not
+        declare: in none of its reads nor its write locations."""
+        reads = audit.recorded_reads(log)
+        declared = [*access.reads, *(w.path for w in access.writes)]
+        return [path_key(f, self.root) for f in reads if not any(f.is_relative_to(place) for place in declared)]
+
     def execute(self, notebook: Path, entry: dict[str, Any], current: dict[str, Any]) -> None:
         """Execute a notebook, filling its entry: wall time and status, then on success what it read and wrote.
 
         ``outputs`` are the files created or modified in its declared write locations while it ran, and its executed
-        copy. Raises :class:`UndeclaredWrite` if it changed a file elsewhere: under what it reads, or under
+        copy. Raises :class:`UndeclaredWrite` if it changed a file elsewhere (under what it reads, or under
+        :attr:`watched`), and in a strict run :class:`UndeclaredRead` if its code opened an undeclared file under
         :attr:`watched`.
         """
         params, out = entry["parameters"], self.executed_dir / notebook.name
@@ -200,21 +214,29 @@ class _Run:
         watched = list(dict.fromkeys([*(w.path for w in access.writes), *access.reads, *self.watched, out]))
         before = snapshot(watched, self.ignore)
         start = time.perf_counter()
-        try:
-            _execute(notebook, params, root=self.root, out=out)
-        except NotebookFailed:
-            entry["status"] = "failed"
-            raise
-        finally:
-            entry["wall_time_s"] = round(time.perf_counter() - start, 2)
+        with tempfile.TemporaryDirectory() as folder:
+            log = Path(folder) / "reads.txt"
+            start_lines = audit.kernel_lines(log, self.watched) if self.watched else []
+            try:
+                _execute(notebook, params, root=self.root, out=out, start_lines=start_lines)
+            except NotebookFailed:
+                entry["status"] = "failed"
+                raise
+            finally:
+                entry["wall_time_s"] = round(time.perf_counter() - start, 2)
+            unread = self._undeclared_reads(access, log)
         written = written_outputs(before, snapshot(watched, self.ignore), self.root)
         undeclared = self._undeclared(access, written, out)
-        if undeclared:
-            entry["status"] = "failed"
-            raise UndeclaredWrite(
-                f"{notebook.name} wrote {len(undeclared)} file(s) outside what configs/notebooks.yaml declares it "
-                f"writes: {', '.join(undeclared[:5])}"
-            )
+        for problem, files, did, does in (
+            (UndeclaredWrite, undeclared, "wrote", "writes"),
+            (UndeclaredRead, unread, "read", "reads"),
+        ):
+            if files:
+                entry["status"] = "failed"
+                raise problem(
+                    f"{notebook.name} {did} {len(files)} file(s) outside what configs/notebooks.yaml declares it "
+                    f"{does}: {', '.join(files[:5])}"
+                )
         inputs = input_stamps(list(access.reads), root=self.root, outputs=written, ignore=self.ignore)
         entry.update(status="ran", fingerprint={**current, "inputs": inputs}, outputs=written)
 
@@ -275,7 +297,8 @@ def run_series(
         Called with a line as each notebook starts and ends (index, status, time, estimated time left).
     strict : bool
         Also check the writes of each notebook under every folder of the profile's ``paths`` (not only where it
-        reads and writes): slower on large data roots; the tests run the tiny profiles so.
+        reads and writes), and the files its code opens for reading there: slower on large data roots; the tests
+        run the tiny profiles so.
 
     Returns
     -------
@@ -289,8 +312,8 @@ def run_series(
     MissingInputs
         Before executing anything, listing every input of the profile's ``sources`` that is missing.
     NotebookFailed
-        At the first notebook that fails, naming it and the failing cell, or (:class:`UndeclaredWrite`) that
-        wrote a file it does not declare; the manifest records the failure.
+        At the first notebook that fails, naming it and the failing cell, or (:class:`UndeclaredWrite`,
+        :class:`UndeclaredRead`) that wrote or read a file it does not declare; the manifest records the failure.
     """
     root = Path(root).resolve()
     series = check_series(profile_name, root=root)

@@ -62,6 +62,7 @@ def test_the_weights_files_of_named_models_are_inputs(tmp_path: Path, monkeypatc
         "config": "train.yaml",
         "plus_init": "dinov2_vits14",
         "cell_line": "U2OS",
+        "checkpoint": "runs/hpa/teacher_backbone.pth",
     }
     assert read_paths(params, tmp_path) == [
         released / "cell_dino_vits8_pretrain_cp-37d20e9c.pth",
@@ -70,6 +71,7 @@ def test_the_weights_files_of_named_models_are_inputs(tmp_path: Path, monkeypatc
         tmp_path / "train.yaml",
         released / "dinov2_vits14.pth",  # not there yet: where it is to be saved
         tmp_path / "U2OS",  # a parameter declared as read names paths only
+        tmp_path / "runs" / "hpa",  # a checkpoint of ours: its run, with the config beside it
     ]
     access = Access(tuple(read_paths(params, tmp_path)), (), {})
     stamps = fingerprint(_notebook(tmp_path / "n.ipynb", "x = 1"), params, access, root=tmp_path)["inputs"]

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from celldino_utils.cli import main
-from celldino_utils.runner import NotebookFailed, UndeclaredWrite, run_series
+from celldino_utils.runner import NotebookFailed, UndeclaredRead, UndeclaredWrite, run_series
 
 from ..conftest import ROOT
 
@@ -234,3 +234,20 @@ def test_the_order_comes_from_the_declarations(tmp_path: Path) -> None:
     }
     with pytest.raises(ValueError, match=r"notebooks \['00_read', '01_make'\] read what each other write"):
         run_series("p", root=_chain_project(tmp_path / "circular", chain, circular))
+
+
+def test_a_strict_run_checks_what_the_code_opens_for_reading(tmp_path: Path) -> None:
+    chain = {
+        **_CHAIN,
+        "03_alone": ({"note": "data/other.txt"}, "Path(note).read_text()\nPath('out/figures/x.txt').read_text()"),
+    }
+    root = _chain_project(tmp_path, chain)
+    (root / "out" / "figures").mkdir(parents=True)
+    (root / "out" / "figures" / "x.txt").write_text("a file no parameter names")
+    assert run_series("p", root=root)["notebooks"]["03_alone"]["status"] == "ran"
+    with pytest.raises(UndeclaredRead, match=r"03_alone.ipynb read 1 file\(s\) outside .* reads: out/figures/x.txt"):
+        run_series("p", root=root, force=["03_alone"], strict=True)
+    assert (
+        run_series("p", root=root, force=["02_ckpt"], only=["02_ckpt"], strict=True)["notebooks"]["02_ckpt"]["status"]
+        == "ran"
+    )
