@@ -98,7 +98,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     run.add_argument(
         "--strict",
         action="store_true",
-        help="also fail a notebook that writes an undeclared file anywhere under the profile's paths (slower)",
+        help="also fail a notebook that writes, or opens for reading, an undeclared file under the profile's paths",
     )
     run.set_defaults(func=_run)
     data = sub.add_parser("data", help="generate the synthetic data sets of a profile (skipped when up to date)")
