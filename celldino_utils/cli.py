@@ -8,25 +8,33 @@ import subprocess
 import sys
 from pathlib import Path
 
-# Stage modules that add their own subcommand through ``register(subparsers)``.
-STAGE_COMMANDS: tuple[str, ...] = (
-    "celldino_utils.train.command",
-    "celldino_utils.embed.command",
-    "celldino_utils.models.command",
-)
+# Stage modules that add their own subcommand through ``register(subparsers)``, by subcommand. They import torch:
+# the parser loads them only when one of them, or the list of all subcommands, is asked for.
+STAGE_COMMANDS: dict[str, str] = {
+    "train": "celldino_utils.train.command",
+    "embed": "celldino_utils.embed.command",
+    "models": "celldino_utils.models.command",
+}
 
 
 def _run(args: argparse.Namespace) -> int:
-    from celldino_utils.runner.series import check_profile, run_series
+    from celldino_utils.runner.profile_check import check_series
 
     if args.check:
-        declared = check_profile(args.profile, root=args.root)
+        declared = check_series(args.profile, root=args.root).declared_inputs
         inputs = f"all its {declared} inputs are present" if declared else "declares no external inputs"
-        print(f"profile {args.profile} matches the notebooks and {inputs}")
+        print(f"profile {args.profile} matches the notebooks and their declarations, and {inputs}")
         return 0
+    from celldino_utils.runner.series import run_series  # papermill: only when notebooks are to run
+
     force = True if args.force == [] else (args.force or False)
     manifest = run_series(
-        args.profile, root=args.root, only=args.only, force=force, progress=lambda line: print(line, flush=True)
+        args.profile,
+        root=args.root,
+        only=args.only,
+        force=force,
+        progress=lambda line: print(line, flush=True),
+        strict=args.strict,
     )
     entries = manifest["notebooks"].values()
     statuses = [entry["status"] for entry in entries if "earlier_run" not in entry]  # this run's notebooks
@@ -64,8 +72,15 @@ def _book(args: argparse.Namespace) -> int:
     return code
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``celldino`` with every available stage subcommand."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``celldino``: its own subcommands, and every stage subcommand (or only ``command``'s).
+
+    Parameters
+    ----------
+    command : str or None
+        The subcommand about to be parsed: only its stage module is loaded (none for ``run``, ``data``, ``book``).
+        None loads them all.
+    """
     parser = argparse.ArgumentParser(prog="celldino", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute notebooks/NN_*.ipynb in order with papermill, skipping those up to date")
@@ -80,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check the profile and that its inputs (sources) are present, executing nothing; exit 2 if any is missing",
     )
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="also fail a notebook that writes, or opens for reading, an undeclared file under the profile's paths",
+    )
     run.set_defaults(func=_run)
     data = sub.add_parser("data", help="generate the synthetic data sets of a profile (skipped when up to date)")
     data.add_argument("--profile", default="default")
@@ -91,14 +111,21 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--repository", help="GitHub address for the links (default: the origin remote's, if any)")
     book.add_argument("--force", action="store_true", help="build even when the inputs are unchanged")
     book.set_defaults(func=_book)
-    for module_name in STAGE_COMMANDS:
+    if command in sub.choices:  # run, data, book
+        stages = []
+    elif command in STAGE_COMMANDS:
+        stages = [STAGE_COMMANDS[command]]
+    else:  # the list of subcommands, or an unknown one: argparse names them all
+        stages = list(STAGE_COMMANDS.values())
+    for module_name in stages:
         importlib.import_module(module_name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``celldino`` console script."""
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(words[0] if words and not words[0].startswith("-") else None).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError, KeyError, RuntimeError) as err:

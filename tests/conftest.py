@@ -39,7 +39,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     save_official_weights(parity_cases()["cell_dino_cp_vits8"], released)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CELLDINO_DATA_ROOT", str(data_root))
-        manifest = run_series("tiny", root=ROOT)
+        manifest = run_series("tiny", root=ROOT, strict=True)  # a write the declarations miss fails it
     return data_root, manifest
 
 

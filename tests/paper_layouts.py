@@ -31,7 +31,7 @@ from celldino_utils.io.files import (
     NUCLEUS_MASK_SUFFIX,
 )
 from celldino_utils.io.nuclei import read_nucleus_centres, write_nuclei_sqlite
-from celldino_utils.io.provenance import file_sha256
+from celldino_utils.io.stamps import file_sha256
 from celldino_utils.models import RELEASED_MODELS
 from celldino_utils.synthetic.cellpainting import cellpainting_preset, generate_cellpainting
 from celldino_utils.synthetic.hpa import generate_hpa, hpa_preset

@@ -19,8 +19,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("chapters", "runner", "cli", "__main__", "__init__"),
 )
 #: Imports inside functions that are not cycle dodges: the command line loads each subcommand's stack on demand
-#: (start-up time), and ``io`` loads its torch datasets on first use.
-LAZY_IMPORTS = {"cli", "io/__init__"}
+#: (start-up time); ``io``, ``config`` and ``models`` load their torch parts on first use, and ``runner`` its
+#: papermill series, so that the runner's check loads neither.
+LAZY_IMPORTS = {"cli", "io/__init__", "config/__init__", "models/__init__", "runner/__init__"}
 
 
 def _layer(name: str) -> int:

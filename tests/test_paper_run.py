@@ -34,7 +34,7 @@ def paper_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CELLDINO_DATA_ROOT", str(data_root))
         patch.delenv("CELLDINO_CHECKPOINTS", raising=False)
-        manifest = run_series("paper-tiny", root=ROOT)
+        manifest = run_series("paper-tiny", root=ROOT, strict=True)  # a write the declarations miss fails it
     return data_root, manifest
 
 

@@ -1,10 +1,12 @@
 """Chapter drivers: what one notebook of the series does, from files to files, in one or two calls.
 
-The top layer of the package: it may import every stage (``embed``, ``correct``, ``evaluate``, ``plot``) and is
-the only place above ``io`` that reads and writes files; nothing below imports it. A driver takes the notebook's
-parameters as given (paths relative to the project root are resolved here), runs the stages, writes its outputs
-(:func:`celldino_utils.io.profiles.profile_path`, tables and figures beside them) and returns what the chapter
-shows: tables, closed figures and short reports, which the notebook displays where its text says.
+The top layer of the package (with ``runner``): it may import every stage (``embed``, ``correct``, ``evaluate``,
+``plot``) and nothing below imports it. A driver takes the notebook's parameters as given (paths relative to the
+project root are resolved here), runs the stages, writes its outputs where those parameters say (tables and
+figures beside them) and returns what the chapter shows: tables, closed figures and short reports, which the
+notebook displays where its text says. What each notebook reads and writes is declared in
+``configs/notebooks.yaml`` (:mod:`celldino_utils.runner.declarations`), and the runner fails a notebook that
+writes elsewhere.
 """
 
 from celldino_utils.chapters.compute import ComputeCurve, draw_compute_curve

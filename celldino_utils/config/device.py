@@ -1,10 +1,13 @@
-"""Pick the compute device (CUDA, then Apple MPS, then CPU, unless the caller says otherwise) and its precision."""
+"""Pick the compute device (CUDA, then Apple MPS, then CPU, unless the caller says otherwise) and its precision, and
+seed every random number generator a run uses."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import random
 
+import numpy as np
 import torch
 
 DEVICE_ENV = "CELLDINO_DEVICE"
@@ -59,3 +62,11 @@ def precision_context(device: torch.device, precision: str) -> contextlib.Abstra
     if precision == "fp32" or not supported:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) from one integer."""
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)

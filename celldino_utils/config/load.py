@@ -1,15 +1,34 @@
-"""Load configurations the dinov2 way: a default YAML holding every key, a small override file, then CLI options."""
+"""Load configurations the dinov2 way: a default YAML holding every key, a small override file, then CLI options.
+
+An override file may name another as its ``base`` (a path relative to its own folder): the base's keys are merged
+first, so a recipe shared by several files is written once (``configs/train/tiny_cpu.yaml``).
+"""
 
 from __future__ import annotations
 
-import os
-import random
 from pathlib import Path
 
-import numpy as np
-import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError
+
+#: An override file may name the file it builds on under this key.
+BASE_KEY = "base"
+#: The name of the resolved config saved beside a run's outputs (:func:`save_config`), e.g. a training run's.
+CONFIG_NAME = "config.yaml"
+
+
+def _file_layers(file: Path, children: tuple[Path, ...] = ()) -> list[tuple[str, DictConfig]]:
+    """``(source, config)`` of ``file``'s bases (the furthest first), then of ``file`` itself without its ``base``."""
+    if not file.exists():
+        raise FileNotFoundError(f"config file not found: {file}" + (f" (base of {children[-1]})" if children else ""))
+    config = OmegaConf.load(file)
+    base = config.pop(BASE_KEY, None)
+    if base is None:
+        return [(str(file), config)]
+    base_file = (file.parent / str(base)).resolve()
+    if base_file in (*children, file.resolve()):
+        raise ValueError(f"{file}: base configs form a cycle through {base_file}")
+    return [*_file_layers(base_file, (*children, file.resolve())), (str(file), config)]
 
 
 def load_config(
@@ -17,7 +36,8 @@ def load_config(
     file: str | Path | None = None,
     overrides: list[str] | tuple[str, ...] = (),
 ) -> DictConfig:
-    """Merge ``default``, an optional override ``file`` and ``key=value`` overrides, in that order.
+    """Merge ``default``, an optional override ``file`` (after its ``base`` files) and ``key=value`` overrides, in that
+    order.
 
     The result is struct-mode: a key that the default file does not declare is an error
     naming the key and the file it came from, so typos never pass silently.
@@ -29,10 +49,7 @@ def load_config(
     OmegaConf.set_struct(cfg, True)
     layers: list[tuple[str, DictConfig]] = []
     if file is not None:
-        file = Path(file)
-        if not file.exists():
-            raise FileNotFoundError(f"config file not found: {file}")
-        layers.append((str(file), OmegaConf.load(file)))
+        layers += _file_layers(Path(file))
     if overrides:
         layers.append(("command-line options", OmegaConf.from_dotlist(list(overrides))))
     for source, layer in layers:
@@ -49,11 +66,3 @@ def save_config(cfg: DictConfig, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, path, resolve=True)
     return path
-
-
-def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices) from one integer."""
-    os.environ["PYTHONHASHSEED"] = str(seed)
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)

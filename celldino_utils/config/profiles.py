@@ -6,8 +6,9 @@ override them through ``${oc.env:...}``), ``synthetic`` (generator settings),
 external inputs the profile needs, which nothing in the companion makes or downloads.
 A profile may name a ``base`` profile and hold only what differs from it (``tiny`` is
 ``default`` with tiny data and short runs): its keys are merged onto the base's before
-interpolations are resolved. Profiles are validated against the notebooks' ``parameters`` cells, and their
-``sources`` checked, before anything runs (``celldino run --check`` does only that).
+interpolations are resolved. The runner validates a profile against the notebooks' ``parameters`` cells and
+checks its ``sources`` before anything runs (:mod:`celldino_utils.runner.profile_check`; ``celldino run --check``
+does only that). Nothing here imports torch: the check reads YAML and looks at files.
 
 ``sources`` maps a short name to an entry with either a ``path`` (a file, or a folder
 that must not be empty; ``${paths.*}`` allowed, relative paths under the project
@@ -34,7 +35,6 @@ Profiles whose data are generated (``default``, ``tiny``) declare no sources.
 
 from __future__ import annotations
 
-import ast
 import os
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,6 @@ PROFILE_KEYS = ("name", "description", "seed", "paths", "models", "synthetic", "
 BASE_KEY = "base"
 #: Environment variables the profiles read their folders from; set but empty they would put data at ``/``.
 PATH_VARIABLES = ("CELLDINO_DATA_ROOT", "CELLDINO_CHECKPOINTS")
-
-_TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "dict", type(None): "None"}
 
 
 def profiles_dir(root: str | Path) -> Path:
@@ -96,82 +94,3 @@ def _merged(name: str, *, root: str | Path, children: tuple[str, ...] = ()) -> D
     if base == name or base in children:
         raise ValueError(f"{path}: base profiles form a cycle: {' -> '.join([*children, name, str(base)])}")
     return OmegaConf.merge(_merged(str(base), root=root, children=(*children, name)), config)
-
-
-def notebook_parameters(notebook: str | Path) -> dict[str, str]:
-    """Names and types of the parameters a notebook declares in its ``parameters`` cell.
-
-    The type is the annotation when there is one, else the type of the default literal.
-    """
-    import papermill  # imported here: papermill is slow to import and only the runner needs it
-
-    declared = papermill.inspect_notebook(str(notebook))
-    if not declared:
-        raise ValueError(f"{notebook}: no cell tagged 'parameters'")
-    types = {}
-    for name, spec in declared.items():
-        annotated = spec["inferred_type_name"]
-        if annotated and annotated != "None":
-            types[name] = annotated
-            continue
-        try:
-            types[name] = _type_name(ast.literal_eval(spec["default"]))
-        except (ValueError, SyntaxError):
-            raise ValueError(
-                f"{notebook}: parameter {name!r} must default to a literal, got {spec['default']}"
-            ) from None
-    return types
-
-
-def _type_name(value: object) -> str:
-    return _TYPE_NAMES.get(type(value), type(value).__name__)
-
-
-def _compatible(value: object, declared: str) -> bool:
-    declared = declared.split("[")[0].strip()
-    actual = _type_name(value)
-    if declared in ("None", "", "Any") or actual == "None":
-        return True
-    if declared == "float" and actual == "int":
-        return True
-    return actual == declared
-
-
-def validate_profile(profile: dict[str, Any], notebooks: list[Path]) -> None:
-    """Check that the profile names every notebook, and that each parameter exists and has the declared type.
-
-    Raises
-    ------
-    ValueError
-        Naming the notebook and the parameter at fault.
-    """
-    stems = [nb.stem for nb in notebooks]
-    given = profile["notebooks"]
-    unknown = sorted(set(given) - set(stems))
-    if unknown:
-        raise ValueError(
-            f"profile {profile.get('name')!r} names notebook(s) {unknown} that do not exist; notebooks: {stems}"
-        )
-    missing = [s for s in stems if s not in given]
-    if missing:
-        raise ValueError(f"profile {profile.get('name')!r} has no entry for notebook(s) {missing}")
-    for notebook in notebooks:
-        declared = notebook_parameters(notebook)
-        params = given[notebook.stem] or {}
-        for key, value in params.items():
-            if key not in declared:
-                raise ValueError(
-                    f"{notebook.name}: profile parameter {key!r} is not declared; declared: {sorted(declared)}"
-                )
-            if not _compatible(value, declared[key]):
-                raise ValueError(
-                    f"{notebook.name}: parameter {key!r} must be {declared[key]}, "
-                    f"profile {profile.get('name')!r} gives {_type_name(value)} {value!r}"
-                )
-
-
-def check_inputs(params: dict[str, Any], *, notebook: str, root: str | Path) -> None:
-    """Raise FileNotFoundError if a parameter named ``*_input`` (a path the notebook only reads) does not exist."""
-    for key, value in params.items():
-        if key.endswith("_input") and value and not (Path(root) / str(value)).exists():
-            raise FileNotFoundError(f"{notebook}: parameter {key!r} points at {value}, which does not exist")

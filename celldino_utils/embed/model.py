@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from celldino_utils.config import resolve_path
 from celldino_utils.io.channels import LAYOUTS, channel_positions
-from celldino_utils.io.provenance import file_sha256
+from celldino_utils.io.stamps import file_sha256
 from celldino_utils.models import (
     RELEASED_MODELS,
     RETIRED_NAMES,

@@ -1,6 +1,8 @@
 """Evaluation of frozen features and of batch correction.
 
-Layer 3, a stage (with ``embed``, ``correct``, ``plot``): imports the layers below and ``correct``.
+Layer 3, a stage (with ``embed``, ``correct``, ``plot``): imports the layers below (``config``, ``io``, ``augment``,
+and ``train``'s optimiser and schedules for fine-tuning) and no other stage. DataFrames and arrays in, tables out;
+nothing here reads or writes files.
 """
 
 from celldino_utils.evaluate.batch_metrics import (

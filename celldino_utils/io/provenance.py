@@ -7,10 +7,8 @@ Files derived from one (corrected profiles, well medians) carry the record of th
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +18,6 @@ import pyarrow.parquet as pq
 PROVENANCE_KEY = b"celldino.provenance"
 #: Key of the record in a profile table's ``DataFrame.attrs`` once read.
 PROVENANCE_ATTR = "provenance"
-_CHUNK = 16 * 2**20
-
-
-def file_sha256(path: str | Path) -> str:
-    """The SHA-256 of the file at ``path``, as 64 lower-case hex digits (read in 16 MiB chunks).
-
-    Remembered while the file's size and modification time stay the same, so a weights file checked against
-    its release name and then recorded in an embedding's provenance is read once.
-    """
-    stat = Path(path).stat()
-    return _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
-
-
-@cache
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def encode_provenance(provenance: Mapping[str, Any]) -> bytes:

@@ -3,8 +3,6 @@
 Layer 1 (with ``synthetic``, ``augment``): imports ``config`` and ``io`` only.
 """
 
-from celldino_utils.models.backbone import ARCHITECTURES, CHANNEL_MODES, BagOfChannels, ViTBackbone, build_backbone
-from celldino_utils.models.features import FEATURE_RECIPES, TokenFeatures
 from celldino_utils.models.release_files import (
     check_hash_suffix,
     default_weights_path,
@@ -13,12 +11,6 @@ from celldino_utils.models.release_files import (
     released_folder,
     released_models_table,
     released_weights_file,
-)
-from celldino_utils.models.release_load import (
-    Architecture,
-    build_released_backbone,
-    load_released_model,
-    state_architecture,
 )
 from celldino_utils.models.released import (
     MODEL_CARD_SUFFIXES,
@@ -30,7 +22,37 @@ from celldino_utils.models.released import (
     is_released_model,
     read_model_card,
 )
-from celldino_utils.models.weights import BRANCHES, adapt_backbone_state, extract_backbone_state, load_backbone_weights
+
+# The backbones and weight loaders import torch and timm; they load on first use, so that the registry of released
+# models (what the runner's check and freshness need) stays light.
+_TORCH_NAMES = frozenset(
+    {
+        "ARCHITECTURES",
+        "BRANCHES",
+        "CHANNEL_MODES",
+        "FEATURE_RECIPES",
+        "Architecture",
+        "BagOfChannels",
+        "TokenFeatures",
+        "ViTBackbone",
+        "adapt_backbone_state",
+        "build_backbone",
+        "build_released_backbone",
+        "extract_backbone_state",
+        "load_backbone_weights",
+        "load_released_model",
+        "state_architecture",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _TORCH_NAMES:
+        from celldino_utils.models import backbone, features, release_load, weights
+
+        return next(getattr(m, name) for m in (backbone, features, release_load, weights) if hasattr(m, name))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ARCHITECTURES",

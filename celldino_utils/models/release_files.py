@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from celldino_utils.config.paths import project_root
-from celldino_utils.io.provenance import file_sha256
+from celldino_utils.io.stamps import file_sha256
 from celldino_utils.models.released import RELEASED_MODELS, ReleasedModel, get_released_model
 
 #: Environment variable of the checkpoints folder; released weights are looked up in its ``released/`` folder.

@@ -7,7 +7,6 @@ parameters, and read back by every later notebook that asks for the same embeddi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -18,16 +17,15 @@ import numpy as np
 import pandas as pd
 
 from celldino_utils.io.profiles import UMAP_PREFIX, feature_matrix, with_features
+from celldino_utils.io.stamps import sha256_hex
 
 UMAP_COLUMNS: tuple[str, str] = (f"{UMAP_PREFIX}1", f"{UMAP_PREFIX}2")
 
 
 def _cache_key(values: np.ndarray, params: dict[str, object]) -> str:
     """SHA-256 of the ``(N, D)`` float64 matrix (bytes and shape) and the JSON of the parameters."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps({"shape": list(values.shape), **params}, sort_keys=True).encode())
-    digest.update(np.ascontiguousarray(values).tobytes())
-    return digest.hexdigest()
+    header = json.dumps({"shape": list(values.shape), **params}, sort_keys=True).encode()
+    return sha256_hex(header, np.ascontiguousarray(values).tobytes())
 
 
 def _read_cached(path: Path, n_rows: int) -> np.ndarray:

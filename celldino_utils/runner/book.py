@@ -8,7 +8,6 @@ A build records what it was built from (:func:`record_book_build`), so an unchan
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import subprocess
@@ -17,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from celldino_utils.runner.freshness import path_key, path_stamp
+from celldino_utils.io.stamps import file_sha256, path_stamp
+from celldino_utils.runner.declarations import path_key
 
 BINDER = "https://mybinder.org/v2/gh"
 BUILD_RECORD = "_build/book_inputs.json"
@@ -92,7 +92,7 @@ def book_inputs(root: str | Path, config: str | Path) -> dict[str, str]:
     root = Path(root).resolve()
     stamps = {name: path_stamp(root / name) for name in BOOK_SOURCES}
     config = Path(config).resolve()
-    stamps[path_key(config, root)] = f"sha256={hashlib.sha256(config.read_bytes()).hexdigest()}"
+    stamps[path_key(config, root)] = f"sha256={file_sha256(config)}"
     return stamps
 
 

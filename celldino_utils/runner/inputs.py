@@ -16,7 +16,7 @@ from celldino_utils.models import (
     release_names_text,
     released_folder,
 )
-from celldino_utils.runner.freshness import resolve_key
+from celldino_utils.runner.declarations import resolve_key
 
 
 class MissingInputs(ValueError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import subprocess
@@ -46,19 +45,6 @@ def package_versions(packages: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, 
         except metadata.PackageNotFoundError:
             versions[name] = None
     return versions
-
-
-def checksum_tree(path: str | Path) -> dict[str, Any]:
-    """SHA-256 over every file of a folder (relative names and contents, in sorted order), and the file count."""
-    path = Path(path)
-    if path.is_file():
-        return {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "files": 1}
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        digest.update(str(file.relative_to(path)).encode())
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return {"sha256": digest.hexdigest(), "files": len(files)}
 
 
 def write_manifest(manifest: dict[str, Any], path: str | Path) -> Path:

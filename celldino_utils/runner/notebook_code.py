@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import hashlib
 import importlib.machinery
 import importlib.util
 import json
@@ -16,19 +15,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from celldino_utils.io.stamps import MISSING, file_sha256, file_stamp, sha256_hex, value_sha256
+
 PACKAGE = "celldino_utils"
 
 #: Non-Python files a module reads, relative to the folder holding the package: they count as its code.
 DATA_FILES: Mapping[str, tuple[str, ...]] = {"celldino_utils.train.command": ("configs/train/default.yaml",)}
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _file_stamp(path: Path) -> str:
-    stat = path.stat()
-    return f"size={stat.st_size} mtime_ns={stat.st_mtime_ns}"
 
 
 def _read_cells(notebook: Path) -> list[dict[str, Any]]:
@@ -48,7 +40,30 @@ def notebook_source_hash(notebook: str | Path) -> str:
     notebook : str or Path
         An ``.ipynb`` file.
     """
-    return _sha256(json.dumps(_cells(Path(notebook))).encode())
+    return value_sha256(_cells(Path(notebook)))
+
+
+_TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "dict", type(None): "None"}
+
+
+def type_name(value: object) -> str:
+    """The name a parameter's type goes by: ``int``, ``str``, ``list``, ``None``..."""
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _parameter_cell(notebook: Path) -> list[tuple[str, str | None, ast.expr]] | None:
+    """``(name, annotation or None, value)`` of each assignment of the ``parameters`` cell; None without that cell."""
+    for cell in _read_cells(notebook):
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            found = []
+            for node in ast.parse(cell["source"]).body:
+                if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                    target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+                    annotation = ast.unparse(node.annotation) if isinstance(node, ast.AnnAssign) else None
+                    if isinstance(target, ast.Name):
+                        found.append((target.id, annotation, node.value))
+            return found
+    return None
 
 
 def notebook_defaults(notebook: str | Path) -> dict[str, Any]:
@@ -65,20 +80,40 @@ def notebook_defaults(notebook: str | Path) -> dict[str, Any]:
         Default by name; names assigned something other than a literal are left out.
     """
     defaults = {}
-    for cell in _read_cells(Path(notebook)):
-        if "parameters" not in cell.get("metadata", {}).get("tags", []):
+    for name, _, value in _parameter_cell(Path(notebook)) or []:
+        try:
+            defaults[name] = ast.literal_eval(value)
+        except ValueError:
             continue
-        for node in ast.parse(cell["source"]).body:
-            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-                target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-                try:
-                    value = ast.literal_eval(node.value)
-                except ValueError:
-                    continue
-                if isinstance(target, ast.Name):
-                    defaults[target.id] = value
-        break
     return defaults
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, str]:
+    """Names and types of the parameters a notebook declares in its ``parameters`` cell (read, not executed).
+
+    The type is the annotation when there is one, else the type of the default literal (:func:`type_name`).
+
+    Raises
+    ------
+    ValueError
+        If the notebook has no cell tagged ``parameters``, or a parameter without annotation defaults to something
+        other than a literal, naming the notebook and the parameter.
+    """
+    found = _parameter_cell(Path(notebook))
+    if found is None:
+        raise ValueError(f"{notebook}: no cell tagged 'parameters'")
+    types = {}
+    for name, annotation, value in found:
+        if annotation and annotation != "None":
+            types[name] = annotation
+            continue
+        try:
+            types[name] = type_name(ast.literal_eval(value))
+        except ValueError:
+            raise ValueError(
+                f"{notebook}: parameter {name!r} must default to a literal, got {ast.unparse(value)}"
+            ) from None
+    return types
 
 
 def _imported_names(source: str, module: str, is_package: bool) -> set[str]:
@@ -114,7 +149,7 @@ def _module_file(name: str) -> Path | None:
 def _module_record(path: str, stamp: str, module: str) -> tuple[str, frozenset[str]]:
     """SHA-256 and imported names of a module's source file; ``stamp`` keys the cache, so an edit reads it again."""
     source = Path(path).read_bytes()
-    return _sha256(source), frozenset(_imported_names(source.decode(), module, path.endswith("__init__.py")))
+    return sha256_hex(source), frozenset(_imported_names(source.decode(), module, path.endswith("__init__.py")))
 
 
 def _code_source(notebook: Path) -> str:
@@ -170,10 +205,10 @@ def package_code(notebook: str | Path, package: str = PACKAGE) -> dict[str, str]
         path = _module_file(name)
         if path is None:
             continue
-        digest, imported = _module_record(str(path), _file_stamp(path), name)
+        digest, imported = _module_record(str(path), file_stamp(path), name)
         files[path.relative_to(top.parent.parent).as_posix()] = digest
         pending.update(imported)
         for data in DATA_FILES.get(name, ()):
             file = top.parent.parent / data
-            files[data] = _sha256(file.read_bytes()) if file.exists() else "missing"
+            files[data] = file_sha256(file) if file.exists() else MISSING
     return dict(sorted(files.items()))

@@ -1,8 +1,10 @@
 """Execute the notebook series in order with papermill, as one reproducible run that redoes only what changed.
 
-A notebook runs when it never ran, when it is forced, or when its source, parameters, package code,
-inputs or outputs changed since its last successful run (:mod:`celldino_utils.runner.freshness`);
-otherwise it is ``up to date`` and keeps its executed copy, outputs and manifest entry.
+The order, and what each notebook reads and writes, come from ``configs/notebooks.yaml``
+(:mod:`celldino_utils.runner.declarations`). A notebook runs when it never ran, when it is forced, or when its
+source, parameters, package code, inputs, profile sections or outputs changed since its last successful run
+(:mod:`celldino_utils.runner.freshness`); otherwise it is ``up to date`` and keeps its executed copy, outputs and
+manifest entry. A notebook that writes a file outside the locations it declares fails the run.
 """
 
 from __future__ import annotations
@@ -21,21 +23,13 @@ import papermill
 from papermill.exceptions import PapermillExecutionError
 from traitlets.config import Config
 
-from celldino_utils.config.profiles import check_inputs, load_profile, validate_profile
-from celldino_utils.runner.freshness import (
-    expected_runs,
-    fingerprint,
-    input_stamps,
-    notebook_paths,
-    path_stamp,
-    resolve_key,
-    snapshot,
-    stale_reason,
-    written_outputs,
-)
-from celldino_utils.runner.inputs import require_inputs
-from celldino_utils.runner.manifest import checksum_tree, git_commit, package_versions, write_manifest
+from celldino_utils.io.stamps import path_stamp, snapshot, tree_sha256
+from celldino_utils.runner import audit
+from celldino_utils.runner.declarations import Access, path_key, resolve_key
+from celldino_utils.runner.freshness import expected_runs, fingerprint, input_stamps, stale_reason, written_outputs
+from celldino_utils.runner.manifest import git_commit, package_versions, write_manifest
 from celldino_utils.runner.parameters_cell import fold_parameters
+from celldino_utils.runner.profile_check import Series, check_inputs, check_series
 
 MANIFEST_NAME = "run_manifest.json"
 
@@ -44,27 +38,12 @@ class NotebookFailed(RuntimeError):
     """A notebook of the series raised; the message names the notebook and the failing cell."""
 
 
-def series_notebooks(root: str | Path) -> list[Path]:
-    """The notebooks of the series, ``notebooks/NN_*.ipynb``, in order."""
-    notebooks = sorted(Path(root, "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    if not notebooks:
-        raise FileNotFoundError(f"no notebooks/NN_*.ipynb under {Path(root).resolve()}")
-    return notebooks
+class UndeclaredWrite(NotebookFailed):
+    """A notebook wrote files outside the locations ``configs/notebooks.yaml`` declares for it."""
 
 
-def _checked_profile(profile_name: str, root: Path) -> tuple[dict[str, Any], list[Path], int]:
-    """The profile, validated against the series' notebooks, the notebooks, and how many inputs it declares.
-
-    Raises
-    ------
-    ValueError
-        If a parameter does not match a notebook's; :class:`~celldino_utils.runner.inputs.MissingInputs` listing
-        every input of the profile's ``sources`` that is missing or declared wrongly.
-    """
-    profile = load_profile(profile_name, root=root)
-    notebooks = series_notebooks(root)
-    validate_profile(profile, notebooks)
-    return profile, notebooks, require_inputs(profile, profile_name, root=root)
+class UndeclaredRead(NotebookFailed):
+    """In a strict run, a notebook's code opened files for reading that ``configs/notebooks.yaml`` does not declare."""
 
 
 def check_profile(profile_name: str, *, root: str | Path = ".") -> int:
@@ -80,7 +59,7 @@ def check_profile(profile_name: str, *, root: str | Path = ".") -> int:
     ValueError
         As :func:`run_series` raises it before its first notebook (``MissingInputs`` is one).
     """
-    return _checked_profile(profile_name, Path(root).resolve())[2]
+    return check_series(profile_name, root=root).declared_inputs
 
 
 def _data_checksums(profile: dict[str, Any], root: Path, earlier: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,20 +73,21 @@ def _data_checksums(profile: dict[str, Any], root: Path, earlier: Mapping[str, A
         if last.get("path") == str(value) and last.get("stamp") == stamp:
             sums[key] = last
         else:
-            sums[key] = {"path": str(value), **checksum_tree(path), "stamp": stamp}
+            sums[key] = {"path": str(value), **tree_sha256(path), "stamp": stamp}
     return sums
 
 
-def _kernel_config() -> Config:
+def _kernel_config(start_lines: list[str]) -> Config:
     """Kernels talk to the runner over local IPC sockets in the temporary folder, not over TCP ports (which
-    ipykernel warns about on every start, and which any local user could reach)."""
+    ipykernel warns about on every start, and which any local user could reach); they run ``start_lines`` first."""
     config = Config()
     config.KernelManager.transport = "ipc"
     config.KernelManager.ip = str(Path(tempfile.gettempdir()) / f"celldino-kernel-{os.getpid()}")
+    config.NotebookClient.extra_arguments = [f"--IPKernelApp.exec_lines={line}" for line in start_lines]
     return config
 
 
-def _execute(notebook: Path, params: dict[str, Any], *, root: Path, out: Path) -> None:
+def _execute(notebook: Path, params: dict[str, Any], *, root: Path, out: Path, start_lines: list[str]) -> None:
     try:
         papermill.execute_notebook(
             str(notebook),
@@ -116,7 +96,7 @@ def _execute(notebook: Path, params: dict[str, Any], *, root: Path, out: Path) -
             kernel_name="python3",
             cwd=str(root),
             progress_bar=False,
-            config=_kernel_config(),
+            config=_kernel_config(start_lines),
         )
     except PapermillExecutionError as err:
         raise NotebookFailed(
@@ -168,6 +148,11 @@ def _output_folders(profile: dict[str, Any], profile_name: str, root: Path) -> t
     return executed_dir, figures_dir
 
 
+def _outermost(paths: list[Path]) -> tuple[Path, ...]:
+    """The ``paths`` that lie in none of the others, each once."""
+    return tuple(dict.fromkeys(p for p in paths if not any(p != q and p.is_relative_to(q) for q in paths)))
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
@@ -185,38 +170,77 @@ class _Run:
     """What every notebook of one run shares: where it runs, what the last run recorded, what is forced."""
 
     root: Path
+    series: Series
     executed_dir: Path
     ignore: tuple[Path, ...]  # files and folders the runner writes (manifest, executed copies): never inputs
     earlier: Mapping[str, Any]  # the last run's notebook entries
     forced: frozenset[str]
+    watched: tuple[Path, ...]  # folders where a write is checked against the declarations, beside each's own
 
-    def check(self, notebook: Path, params: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    def check(self, notebook: Path) -> tuple[dict[str, Any], str | None]:
         """The notebook's fingerprint now and why it must run (None when up to date)."""
         previous = self.earlier.get(notebook.stem) or {}
-        current = fingerprint(notebook, params, root=self.root, outputs=previous.get("outputs", {}), ignore=self.ignore)
+        current = fingerprint(
+            notebook,
+            self.series.parameters(notebook.stem),
+            self.series.accesses[notebook.stem],
+            root=self.root,
+            outputs=previous.get("outputs", {}),
+            ignore=self.ignore,
+        )
         reason = "forced" if notebook.stem in self.forced else stale_reason(previous, current, root=self.root)
         return current, reason
+
+    def _undeclared(self, access: Access, written: Mapping[str, str], out: Path) -> list[str]:
+        """The files of ``written`` (by path key) outside the declared write locations and the executed copy."""
+        files = [resolve_key(key, self.root) for key in written]
+        return [path_key(file, self.root) for file in files if file != out and not access.writes_file(file)]
+
+    def _undeclared_reads(self, access: Access, log: Path) -> list[str]:
+        """The files a strict run's kernel read (:mod:`~celldino_utils.runner.audit`) that the notebook does not
+        declare: in none of its reads nor its write locations."""
+        reads = audit.recorded_reads(log)
+        declared = [*access.reads, *(w.path for w in access.writes)]
+        return [path_key(f, self.root) for f in reads if not any(f.is_relative_to(place) for place in declared)]
 
     def execute(self, notebook: Path, entry: dict[str, Any], current: dict[str, Any]) -> None:
         """Execute a notebook, filling its entry: wall time and status, then on success what it read and wrote.
 
-        ``outputs`` are the files created or modified under its path parameters while it ran, and its executed copy.
+        ``outputs`` are the files created or modified in its declared write locations while it ran, and its executed
+        copy. Raises :class:`UndeclaredWrite` if it changed a file elsewhere (under what it reads, or under
+        :attr:`watched`), and in a strict run :class:`UndeclaredRead` if its code opened an undeclared file under
+        :attr:`watched`.
         """
         params, out = entry["parameters"], self.executed_dir / notebook.name
-        paths = notebook_paths(notebook, params, self.root)
-        watched = [*paths, out]
+        access = self.series.accesses[notebook.stem]
+        watched = list(dict.fromkeys([*(w.path for w in access.writes), *access.reads, *self.watched, out]))
         before = snapshot(watched, self.ignore)
         start = time.perf_counter()
-        try:
-            _execute(notebook, params, root=self.root, out=out)
-        except NotebookFailed:
-            entry["status"] = "failed"
-            raise
-        finally:
-            entry["wall_time_s"] = round(time.perf_counter() - start, 2)
-        outputs = written_outputs(before, snapshot(watched, self.ignore), self.root)
-        inputs = input_stamps(paths, root=self.root, outputs=outputs, ignore=self.ignore)
-        entry.update(status="ran", fingerprint={**current, "inputs": inputs}, outputs=outputs)
+        with tempfile.TemporaryDirectory() as folder:
+            log = Path(folder) / "reads.txt"
+            start_lines = audit.kernel_lines(log, self.watched) if self.watched else []
+            try:
+                _execute(notebook, params, root=self.root, out=out, start_lines=start_lines)
+            except NotebookFailed:
+                entry["status"] = "failed"
+                raise
+            finally:
+                entry["wall_time_s"] = round(time.perf_counter() - start, 2)
+            unread = self._undeclared_reads(access, log)
+        written = written_outputs(before, snapshot(watched, self.ignore), self.root)
+        undeclared = self._undeclared(access, written, out)
+        for problem, files, did, does in (
+            (UndeclaredWrite, undeclared, "wrote", "writes"),
+            (UndeclaredRead, unread, "read", "reads"),
+        ):
+            if files:
+                entry["status"] = "failed"
+                raise problem(
+                    f"{notebook.name} {did} {len(files)} file(s) outside what configs/notebooks.yaml declares it "
+                    f"{does}: {', '.join(files[:5])}"
+                )
+        inputs = input_stamps(list(access.reads), root=self.root, outputs=written, ignore=self.ignore)
+        entry.update(status="ran", fingerprint={**current, "inputs": inputs}, outputs=written)
 
 
 def _up_to_date(previous: Mapping[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -225,21 +249,15 @@ def _up_to_date(previous: Mapping[str, Any], params: dict[str, Any]) -> dict[str
     return {"status": "up to date", "parameters": params, **{key: previous[key] for key in keep}}
 
 
-def _run_selected(
-    run: _Run,
-    selected: list[Path],
-    profile: dict[str, Any],
-    entries: dict[str, Any],
-    say: Callable[[str], None],
-) -> None:
+def _run_selected(run: _Run, selected: list[Path], entries: dict[str, Any], say: Callable[[str], None]) -> None:
     """Run or skip each selected notebook in order, adding its entry to ``entries`` and reporting each step."""
-    reasons = {nb.stem: run.check(nb, profile["notebooks"][nb.stem] or {})[1] for nb in selected}
-    expected = expected_runs(reasons, run.earlier, root=run.root)
+    reasons = {nb.stem: run.check(nb)[1] for nb in selected}
+    expected = expected_runs(reasons, run.series.accesses)
     say(f"{len(selected)} notebooks, {len(expected)} to run{_time_left(expected, run.earlier)}")
     for index, notebook in enumerate(selected, 1):
         stem, label = notebook.stem, f"[{index}/{len(selected)}] {notebook.stem}"
-        params = profile["notebooks"][stem] or {}
-        current, reason = run.check(notebook, params)
+        params = run.series.parameters(stem)
+        current, reason = run.check(notebook)
         if reason is None:
             entries[stem] = _up_to_date(run.earlier[stem], params)
             say(f"{label}: up to date")
@@ -263,6 +281,7 @@ def run_series(
     only: Collection[str] = (),
     force: bool | Collection[str] = False,
     progress: Callable[[str], None] | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Run the notebooks of the series that changed since their last run, with the parameters of a profile.
 
@@ -278,6 +297,10 @@ def run_series(
         Run every notebook considered (True), or these, even when up to date.
     progress : Callable[[str], None] or None
         Called with a line as each notebook starts and ends (index, status, time, estimated time left).
+    strict : bool
+        Also check the writes of each notebook under every folder of the profile's ``paths`` (not only where it
+        reads and writes), and the files its code opens for reading there: slower on large data roots; the tests
+        run the tiny profiles so.
 
     Returns
     -------
@@ -291,16 +314,20 @@ def run_series(
     MissingInputs
         Before executing anything, listing every input of the profile's ``sources`` that is missing.
     NotebookFailed
-        At the first notebook that fails, naming it and the failing cell; the manifest records the failure.
+        At the first notebook that fails, naming it and the failing cell, or (:class:`UndeclaredWrite`,
+        :class:`UndeclaredRead`) that wrote or read a file it does not declare; the manifest records the failure.
     """
     root = Path(root).resolve()
-    profile, notebooks, _ = _checked_profile(profile_name, root)
+    series = check_series(profile_name, root=root)
+    profile, notebooks = series.profile, series.notebooks
     chosen = _chosen(only, notebooks, "--only")
     selected = [nb for nb in notebooks if not chosen or nb.stem in chosen]
     forced = frozenset(nb.stem for nb in selected) if force is True else _chosen(force or (), notebooks, "--force")
     executed_dir, figures_dir = _output_folders(profile, profile_name, root)
     earlier = _earlier_manifest(figures_dir / MANIFEST_NAME, profile_name)
-    run = _Run(root, executed_dir, (figures_dir / MANIFEST_NAME, executed_dir), earlier.get("notebooks", {}), forced)
+    ignore = (figures_dir / MANIFEST_NAME, executed_dir)
+    watched = _outermost([resolve_key(str(p), root) for p in (profile.get("paths") or {}).values()]) if strict else ()
+    run = _Run(root, series, executed_dir, ignore, earlier.get("notebooks", {}), forced, watched)
     manifest: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "profile": profile_name,
@@ -309,7 +336,7 @@ def run_series(
         "notebooks": {},
     }
     try:
-        _run_selected(run, selected, profile, manifest["notebooks"], progress or (lambda line: None))
+        _run_selected(run, selected, manifest["notebooks"], progress or (lambda line: None))
     finally:
         ran = [e["wall_time_s"] for e in manifest["notebooks"].values() if "reason" in e and "wall_time_s" in e]
         manifest["total_wall_time_s"] = round(sum(ran), 2)

@@ -1,6 +1,8 @@
 """Synthetic data sets in the real on-disk formats, with known ground truth.
 
-Layer 1 (with ``augment``, ``models``): imports ``config`` and ``io`` only.
+Layer 1 (with ``augment``, ``models``): imports ``io`` and ``augment`` (the cell crops a model sees). The
+generators write their data sets to disk; :mod:`~celldino_utils.synthetic.profile` makes a profile's sets once
+and stamps them (:mod:`celldino_utils.io.stamps`), so settings or code that changed make them again.
 """
 
 from celldino_utils.synthetic.cellpainting import (

@@ -6,13 +6,13 @@ generator code that made it). A folder without that stamp is never overwritten: 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from celldino_utils.io.stamps import files_sha256
 from celldino_utils.synthetic.cellpainting import cellpainting_preset, generate_cellpainting
 from celldino_utils.synthetic.hpa import generate_hpa, hpa_preset
 from celldino_utils.synthetic.photographs import generate_photographs, photographs_preset
@@ -31,10 +31,8 @@ PATH_KEYS = {"hpa": "hpa_data", "cellpainting": "cellpainting_data", "photograph
 
 def generator_fingerprint() -> str:
     """Short hash of the generators' source code: data made by other code are made again."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+    folder = Path(__file__).parent
+    return files_sha256(sorted(folder.glob("*.py")), base=folder)[:16]
 
 
 def ensure_synthetic(kind: str, out_dir: str | Path, settings: dict[str, Any], *, force: bool = False) -> Path:

@@ -14,9 +14,10 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
+from celldino_utils.config.load import CONFIG_NAME
+
 CHECKPOINT_NAME = "checkpoint.pth"
 BACKBONE_NAME = "teacher_backbone.pth"
-CONFIG_NAME = "config.yaml"
 KEPT_BACKBONE_NAME = "teacher_backbone_step{step:06d}.pth"  # kept every ``train.keep_backbone_every`` steps
 KEPT_BACKBONE_GLOB = "teacher_backbone_step*.pth"
 

@@ -16,6 +16,29 @@ def test_overrides_merge_in_order(tmp_path: Path) -> None:
     assert (cfg.model.arch, cfg.model.size, cfg.seed) == ("vit_small", 96, 0)
 
 
+def test_an_override_file_builds_on_its_base(tmp_path: Path) -> None:
+    (tmp_path / "default.yaml").write_text("model:\n  arch: vit_large\n  size: 224\nseed: 0\n")
+    (tmp_path / "shared.yaml").write_text("model:\n  arch: vit_tiny\n  size: 48\n")
+    (tmp_path / "run.yaml").write_text("base: shared.yaml\nmodel:\n  size: 32\n")
+    cfg = load_config(tmp_path / "default.yaml", tmp_path / "run.yaml", ["seed=3"])
+    assert (cfg.model.arch, cfg.model.size, cfg.seed) == ("vit_tiny", 32, 3) and "base" not in cfg
+    (tmp_path / "shared.yaml").write_text("base: run.yaml\n")
+    with pytest.raises(ValueError, match=r"run.yaml: base configs form a cycle"):
+        load_config(tmp_path / "default.yaml", tmp_path / "shared.yaml")
+    (tmp_path / "run.yaml").write_text("base: gone.yaml\n")
+    with pytest.raises(FileNotFoundError, match=r"gone.yaml \(base of .*run.yaml\)"):
+        load_config(tmp_path / "default.yaml", tmp_path / "run.yaml")
+
+
+def test_the_tiny_training_configs_share_one_recipe() -> None:
+    root = Path(__file__).resolve().parents[2] / "configs" / "train"
+    configs = {
+        name: load_config(root / "default.yaml", root / f"{name}_tiny_cpu.yaml") for name in ("hpa", "photographs")
+    }
+    assert configs["hpa"].student == configs["photographs"].student and configs["hpa"].student.arch == "vit_tiny"
+    assert (configs["hpa"].optim.epochs, configs["photographs"].optim.epochs) == (5, 10)
+
+
 def test_unknown_key_names_its_source(tmp_path: Path) -> None:
     (tmp_path / "default.yaml").write_text("model:\n  arch: vit_tiny\n")
     (tmp_path / "typo.yaml").write_text("model:\n  archh: vit_small\n")

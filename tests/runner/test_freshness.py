@@ -7,16 +7,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from celldino_utils.runner.freshness import (
-    expected_runs,
-    fingerprint,
-    model_weights,
-    notebook_paths,
-    path_parameters,
-    path_stamp,
-    stale_reason,
-)
-from celldino_utils.runner.notebook_code import notebook_source_hash, package_code
+from celldino_utils.config.profiles import load_profile
+from celldino_utils.io.stamps import path_stamp
+from celldino_utils.runner.declarations import Access, Location, read_paths
+from celldino_utils.runner.freshness import expected_runs, fingerprint, stale_reason
+from celldino_utils.runner.notebook_code import notebook_defaults, notebook_source_hash, package_code
+from celldino_utils.runner.profile_check import check_series, series_accesses, series_notebooks
 
 from ..conftest import ROOT
 
@@ -43,36 +39,14 @@ def test_source_hash_counts_cell_sources_not_outputs_ids_or_counts(tmp_path: Pat
     assert notebook_source_hash(path) != before
 
 
-def test_path_parameters_are_the_strings_naming_files(tmp_path: Path) -> None:
-    (tmp_path / "figures").mkdir()
-    params = {
-        "profile": "tiny",
-        "out_dir": "figures",
-        "inputs": {"Cell-DINO": "data/a.parquet", "random": "/abs/b.parquet"},
-        "seeds": [0, 1],
-        "files": ["~/c.csv", "https://example.org/d.csv"],
-        "cell_line": "HEK293",
-        "again": "figures",
-    }
-    assert path_parameters(params, tmp_path) == [
-        tmp_path / "figures",
-        tmp_path / "data" / "a.parquet",
-        Path("/abs/b.parquet"),
-        Path("~/c.csv").expanduser(),
-    ]
-
-
-def test_defaults_the_profile_leaves_name_paths_too(tmp_path: Path) -> None:
+def test_defaults_the_profile_leaves_are_read_from_the_parameters_cell(tmp_path: Path) -> None:
     notebook = _notebook(tmp_path / "n.ipynb", "")
-    parameters = nbformat.v4.new_code_cell('config = "configs/train/x.yaml"  # a path\nn: int = 3\ndata = "data/a"')
+    parameters = nbformat.v4.new_code_cell('config = "configs/train/x.yaml"  # a path\nn: int = 3\nf = len("x")')
     parameters.metadata["tags"] = ["parameters"]
     content = nbformat.read(notebook, as_version=4)
     content.cells.insert(1, parameters)
     nbformat.write(content, notebook)
-    assert notebook_paths(notebook, {"data": "/elsewhere/b", "n": 4}, tmp_path) == [
-        tmp_path / "configs" / "train" / "x.yaml",
-        Path("/elsewhere/b"),
-    ]
+    assert notebook_defaults(notebook) == {"config": "configs/train/x.yaml", "n": 3}
 
 
 def test_the_weights_files_of_named_models_are_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,13 +62,19 @@ def test_the_weights_files_of_named_models_are_inputs(tmp_path: Path, monkeypatc
         "config": "train.yaml",
         "plus_init": "dinov2_vits14",
         "cell_line": "U2OS",
+        "checkpoint": "runs/hpa/teacher_backbone.pth",
     }
-    assert model_weights(params, tmp_path) == [
+    assert read_paths(params, tmp_path) == [
         released / "cell_dino_vits8_pretrain_cp-37d20e9c.pth",
+        tmp_path / "cards" / "small.yaml",
         tmp_path / "cards" / "small.pth",
+        tmp_path / "train.yaml",
         released / "dinov2_vits14.pth",  # not there yet: where it is to be saved
+        tmp_path / "U2OS",  # a parameter declared as read names paths only
+        tmp_path / "runs" / "hpa",  # a checkpoint of ours: its run, with the config beside it
     ]
-    stamps = fingerprint(_notebook(tmp_path / "n.ipynb", "x = 1"), params, root=tmp_path)["inputs"]
+    access = Access(tuple(read_paths(params, tmp_path)), (), {})
+    stamps = fingerprint(_notebook(tmp_path / "n.ipynb", "x = 1"), params, access, root=tmp_path)["inputs"]
     assert stamps["checkpoints/released/cell_dino_vits8_pretrain_cp-37d20e9c.pth"].startswith("size=7 ")
     assert stamps["cards/small.pth"] == stamps["checkpoints/released/dinov2_vits14.pth"] == "missing"
 
@@ -140,6 +120,8 @@ def test_package_code_of_a_real_notebook() -> None:
     )
     assert not {"celldino_utils/runner/series.py", "celldino_utils/cli.py"} & set(code)
     assert "configs/train/default.yaml" in package_code(ROOT / "notebooks" / "01_train.ipynb")  # read by train code
+    embed = package_code(ROOT / "notebooks" / "02_embed.ipynb")  # modules a package loads on first use count too
+    assert {"celldino_utils/models/backbone.py", "celldino_utils/config/device.py"} <= set(embed)
 
 
 def test_stale_reasons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,12 +132,13 @@ def test_stale_reasons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "out" / "t.csv").write_text("t")
     params = {"table": "in.txt", "out_dir": "out"}
     outputs = {"out/t.csv": path_stamp(tmp_path / "out" / "t.csv")}
-    last = fingerprint(notebook, params, root=tmp_path, outputs=outputs, package="fakepkg")
+    access = Access((tmp_path / "in.txt",), (Location(tmp_path / "out"),), {"synthetic": {"hpa": {"preset": "tiny"}}})
+    last = fingerprint(notebook, params, access, root=tmp_path, outputs=outputs, package="fakepkg")
     assert last["inputs"] == {"in.txt": path_stamp(tmp_path / "in.txt")} and list(last["code"])[-1] == "fakepkg/c.py"
     previous = {"status": "ran", "fingerprint": last, "outputs": outputs}
 
     def reason() -> str | None:
-        current = fingerprint(notebook, params, root=tmp_path, outputs=outputs, package="fakepkg")
+        current = fingerprint(notebook, params, access, root=tmp_path, outputs=outputs, package="fakepkg")
         return stale_reason(previous, current, root=tmp_path)
 
     assert reason() is None
@@ -170,23 +153,78 @@ def test_stale_reasons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     previous["fingerprint"]["inputs"] = {"in.txt": path_stamp(tmp_path / "in.txt")}
     (tmp_path / "out" / "t.csv").unlink()
     assert reason() == "output missing: out/t.csv"
+    access.sections["synthetic"]["hpa"]["preset"] = "default"
+    assert reason() == "profile section changed: synthetic"
     params["table"] = "in2.txt"
     assert reason() == "parameters changed"
     assert stale_reason(None, last, root=tmp_path) == "first run"
     assert stale_reason({"status": "failed"}, last, root=tmp_path) == "last run failed"
 
 
-def test_expected_runs_follow_outputs_into_inputs(tmp_path: Path) -> None:
-    def entry(inputs: list[str], outputs: list[str]) -> dict:
-        return {"fingerprint": {"inputs": dict.fromkeys(inputs, "")}, "outputs": dict.fromkeys(outputs, "")}
-
-    entries = {
-        "10_table_A": entry(["emb/a.parquet"], ["figures/table_A.csv"]),
-        "11_table_B": entry(["emb/a.parquet"], ["figures/table_B.csv"]),
-        "14_results": entry(["figures/table_A.csv", "figures/table_B.csv"], []),
-        "20_figure": entry(["figures"], []),
-        "21_figure": entry(["emb"], []),
+def test_expected_runs_follow_declared_writes_into_reads(tmp_path: Path) -> None:
+    emb, figures = tmp_path / "emb", tmp_path / "figures"
+    accesses = {
+        "10_table_A": Access((emb / "a.parquet",), (Location(figures, "table_A.*"),), {}),
+        "11_table_B": Access((emb / "a.parquet",), (Location(figures, "table_B.*"),), {}),
+        "14_results": Access((figures / "table_A.csv", figures / "table_B.csv"), (), {}),
+        "20_figure": Access((figures,), (Location(figures, "figure_A.*"),), {}),
+        "21_figure": Access((emb,), (), {}),
     }
-    reasons = {"10_table_A": "notebook source changed", **dict.fromkeys(list(entries)[1:])}
-    assert expected_runs(reasons, entries, root=tmp_path) == ["10_table_A", "14_results", "20_figure"]
-    assert expected_runs(dict.fromkeys(entries), entries, root=tmp_path) == []
+    reasons = {"10_table_A": "notebook source changed", **dict.fromkeys(list(accesses)[1:])}
+    assert expected_runs(reasons, accesses) == ["10_table_A", "14_results", "20_figure"]
+    assert expected_runs(dict.fromkeys(accesses), accesses) == []
+
+
+def _tiny_fingerprints(profile: dict) -> tuple[dict, dict]:
+    """The fingerprint of every notebook under ``profile`` (the tiny one, changed or not), and what each reads."""
+    notebooks = series_notebooks(ROOT)
+    accesses = series_accesses(profile, notebooks, ROOT)
+    prints = {nb.stem: fingerprint(nb, profile["notebooks"][nb.stem], accesses[nb.stem], root=ROOT) for nb in notebooks}
+    return prints, accesses
+
+
+def _reruns(earlier: dict, now: dict, accesses: dict) -> tuple[list[str], list[str]]:
+    """The notebooks stale now against ``earlier`` fingerprints, and those expected to run with them."""
+    reasons = {
+        stem: stale_reason({"status": "ran", "fingerprint": earlier[stem]}, now[stem], root=ROOT) for stem in now
+    }
+    return [stem for stem, reason in reasons.items() if reason], expected_runs(reasons, accesses)
+
+
+def test_replacing_released_weights_reruns_exactly_what_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CELLDINO_DATA_ROOT", str(tmp_path))
+    weights = tmp_path / "checkpoints" / "released" / "cell_dino_cp_vits8.pth"
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"weights")
+    assert check_series("tiny", root=ROOT).declared_inputs == 0
+    profile = load_profile("tiny", root=ROOT)
+    earlier, accesses = _tiny_fingerprints(profile)
+    assert _reruns(earlier, earlier, accesses) == ([], [])
+    weights.write_bytes(b"other weights")
+    stale, expected = _reruns(earlier, _tiny_fingerprints(profile)[0], accesses)
+    assert stale == expected == ["30_adoption_guide"]
+
+
+def test_changing_a_synthetic_setting_reruns_the_data_chapter_and_what_reads_its_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CELLDINO_DATA_ROOT", str(tmp_path))
+    profile = load_profile("tiny", root=ROOT)
+    earlier, accesses = _tiny_fingerprints(profile)
+    profile["synthetic"]["hpa"]["n_fields"] = 7
+    stale, expected = _reruns(earlier, _tiny_fingerprints(profile)[0], accesses)
+    assert stale == ["00_data"]
+    hpa_data = tmp_path / "synthetic" / "tiny" / "hpa"
+    readers = [stem for stem, access in accesses.items() if any(r.is_relative_to(hpa_data) for r in access.reads)]
+    assert readers == [
+        "00_data",
+        "01_train",
+        "02_embed",
+        "04_compute_curve",
+        "12_table_C",
+        "23_figure_D",
+        "30_adoption_guide",
+    ]
+    assert set(readers) <= set(expected) and expected[0] == "00_data"

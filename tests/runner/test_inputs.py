@@ -36,6 +36,7 @@ def _project(root: Path, sources: dict) -> Path:
     paths = {"data_root": "real", "executed": "out/executed", "figures": "out/figures"}
     profile = {"name": "p", "paths": paths, "sources": sources, "notebooks": {"00_write": {"x": 2}}}
     (root / "configs" / "profiles" / "p.yaml").write_text(json.dumps(profile))
+    (root / "configs" / "notebooks.yaml").write_text("00_write: {}\n")
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     parameters = nbformat.v4.new_code_cell("x = 1")
@@ -62,7 +63,10 @@ def test_check_lists_the_missing_inputs_and_executes_nothing(
     (root / "real" / "lincs").mkdir()
     (root / "real" / "lincs" / "load_data.csv").write_text("Metadata_Plate")
     assert main(["run", "--profile", "p", "--root", str(root), "--check"]) == 0
-    assert capsys.readouterr().out == "profile p matches the notebooks and all its 3 inputs are present\n"
+    assert (
+        capsys.readouterr().out
+        == "profile p matches the notebooks and their declarations, and all its 3 inputs are present\n"
+    )
     assert not (root / "ran.txt").exists()
 
 
@@ -144,7 +148,10 @@ def test_the_tiny_profile_passes_the_check_quickly(capsys: pytest.CaptureFixture
     start = time.perf_counter()
     assert main(["run", "--profile", "tiny", "--root", str(ROOT), "--check"]) == 0
     assert time.perf_counter() - start < 60
-    assert capsys.readouterr().out == "profile tiny matches the notebooks and declares no external inputs\n"
+    assert (
+        capsys.readouterr().out
+        == "profile tiny matches the notebooks and their declarations, and declares no external inputs\n"
+    )
 
 
 def test_the_paper_profile_without_its_data_lists_every_input_and_its_source(

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from celldino_utils.cli import main
-from celldino_utils.runner import NotebookFailed, run_series
+from celldino_utils.runner import NotebookFailed, UndeclaredRead, UndeclaredWrite, run_series
 
 from ..conftest import ROOT
 
@@ -19,6 +19,7 @@ def _project(tmp_path: Path, source: str) -> Path:
     (tmp_path / "notebooks").mkdir()
     profile = "name: p\npaths:\n  executed: out/executed\n  figures: out/figures\nnotebooks:\n  00_fail: {x: 2}\n"
     (tmp_path / "configs" / "profiles" / "p.yaml").write_text(profile)
+    (tmp_path / "configs" / "notebooks.yaml").write_text("00_fail: {}\n")
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     parameters = nbformat.v4.new_code_cell("x = 1")
@@ -60,6 +61,7 @@ def test_a_partial_run_keeps_the_record_of_the_other_notebooks(tmp_path: Path) -
     (tmp_path / "notebooks").mkdir()
     profile = "name: p\npaths:\n  executed: out/executed\n  figures: out/figures\nnotebooks:\n  00_a: {}\n  01_b: {}\n"
     (tmp_path / "configs" / "profiles" / "p.yaml").write_text(profile)
+    (tmp_path / "configs" / "notebooks.yaml").write_text("00_a: {}\n01_b: {}\n")
     for stem in ("00_a", "01_b"):
         notebook = nbformat.v4.new_notebook()
         notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -78,7 +80,7 @@ def test_a_partial_run_keeps_the_record_of_the_other_notebooks(tmp_path: Path) -
 
 
 # Four notebooks: 00_make reads data/ckpt.txt and writes out/tables/t.csv, which 01_read reads;
-# 02_ckpt reads data/ckpt.txt too; 03_alone reads data/other.txt only.
+# 02_ckpt reads data/ckpt.txt too; 03_alone reads data/other.txt only. _DECLARED says so for the runner.
 _CHAIN = {
     "00_make": (
         {"ckpt": "data/ckpt.txt", "out_dir": "out/tables"},
@@ -90,14 +92,22 @@ _CHAIN = {
 }
 
 
-def _chain_project(root: Path) -> Path:
+_DECLARED = {
+    "00_make": {"reads": ["ckpt"], "writes": ["out_dir"]},
+    "01_read": {"reads": ["table"]},
+    "02_ckpt": {"reads": ["ckpt"]},
+    "03_alone": {"reads": ["note"]},
+}
+
+
+def _chain_project(root: Path, chain: dict = _CHAIN, declared: dict = _DECLARED) -> Path:
     (root / "configs" / "profiles").mkdir(parents=True)
     (root / "notebooks").mkdir()
     (root / "data").mkdir()
     (root / "data" / "ckpt.txt").write_text("weights")
     (root / "data" / "other.txt").write_text("other")
     profile = {"name": "p", "paths": {"executed": "out/executed", "figures": "out/figures"}, "notebooks": {}}
-    for stem, (params, code) in _CHAIN.items():
+    for stem, (params, code) in chain.items():
         profile["notebooks"][stem] = params
         notebook = nbformat.v4.new_notebook()
         notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -107,6 +117,7 @@ def _chain_project(root: Path) -> Path:
         notebook.cells = [nbformat.v4.new_markdown_cell(f"# {stem}"), parameters, body]
         nbformat.write(notebook, root / "notebooks" / f"{stem}.ipynb")
     (root / "configs" / "profiles" / "p.yaml").write_text(json.dumps(profile))
+    (root / "configs" / "notebooks.yaml").write_text(json.dumps(declared))
     return root
 
 
@@ -184,3 +195,59 @@ def test_force_and_progress_from_the_command(tmp_path: Path, capsys: pytest.Capt
     ]
     assert main([*command, "--force", "99_nothing"]) == 2
     assert "--force: unknown notebook(s) ['99_nothing']" in capsys.readouterr().err
+
+
+def test_a_notebook_writing_where_it_declares_no_write_fails(tmp_path: Path) -> None:
+    chain = {**_CHAIN, "03_alone": ({"note": "data/other.txt"}, "Path(note).write_text('overwritten')")}
+    root = _chain_project(tmp_path, chain)
+    with pytest.raises(UndeclaredWrite, match=r"03_alone.ipynb wrote 1 file\(s\) outside .*: data/other.txt"):
+        run_series("p", root=root)
+    assert (
+        json.loads((root / "out" / "figures" / "run_manifest.json").read_text())["notebooks"]["03_alone"]["status"]
+        == "failed"
+    )
+
+
+def test_a_strict_run_checks_writes_under_every_folder_of_the_profile(tmp_path: Path) -> None:
+    chain = {
+        **_CHAIN,
+        "03_alone": (
+            {"note": "data/other.txt"},
+            "Path('out/figures').mkdir(parents=True, exist_ok=True)\nPath('out/figures/stray.csv').write_text('x')",
+        ),
+    }
+    root = _chain_project(tmp_path, chain)
+    assert run_series("p", root=root)["notebooks"]["03_alone"]["status"] == "ran"  # not where it reads or writes
+    with pytest.raises(UndeclaredWrite, match=r"03_alone.ipynb wrote 1 file\(s\) outside .*: out/figures/stray.csv"):
+        run_series("p", root=root, force=["03_alone"], strict=True)
+
+
+def test_the_order_comes_from_the_declarations(tmp_path: Path) -> None:
+    chain = {"00_read": _CHAIN["01_read"], "01_make": _CHAIN["00_make"]}
+    declared = {"00_read": _DECLARED["01_read"], "01_make": _DECLARED["00_make"]}
+    manifest = run_series("p", root=_chain_project(tmp_path, chain, declared))
+    assert list(manifest["notebooks"]) == ["01_make", "00_read"]
+    assert {e["status"] for e in manifest["notebooks"].values()} == {"ran"}
+    circular = {
+        "00_read": {"reads": ["table"], "writes": ["table"]},
+        "01_make": _DECLARED["00_make"] | {"reads": ["ckpt", "out_dir"]},
+    }
+    with pytest.raises(ValueError, match=r"notebooks \['00_read', '01_make'\] read what each other write"):
+        run_series("p", root=_chain_project(tmp_path / "circular", chain, circular))
+
+
+def test_a_strict_run_checks_what_the_code_opens_for_reading(tmp_path: Path) -> None:
+    chain = {
+        **_CHAIN,
+        "03_alone": ({"note": "data/other.txt"}, "Path(note).read_text()\nPath('out/figures/x.txt').read_text()"),
+    }
+    root = _chain_project(tmp_path, chain)
+    (root / "out" / "figures").mkdir(parents=True)
+    (root / "out" / "figures" / "x.txt").write_text("a file no parameter names")
+    assert run_series("p", root=root)["notebooks"]["03_alone"]["status"] == "ran"
+    with pytest.raises(UndeclaredRead, match=r"03_alone.ipynb read 1 file\(s\) outside .* reads: out/figures/x.txt"):
+        run_series("p", root=root, force=["03_alone"], strict=True)
+    assert (
+        run_series("p", root=root, force=["02_ckpt"], only=["02_ckpt"], strict=True)["notebooks"]["02_ckpt"]["status"]
+        == "ran"
+    )
