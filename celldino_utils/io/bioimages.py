@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,8 +91,18 @@ def read_header(path: Path) -> FieldHeader:
     image = _open_bioimage(path)
     dims = image.dims
     _check_planar(path, {"t": dims.T, "z": dims.Z})
+    if _samples(path, image) > 1:
+        return FieldHeader((None,) * _samples(path, image), (int(dims.Y), int(dims.X)))
     names = tuple(None if _UNNAMED.match(str(n)) else str(n) for n in image.channel_names)
     return FieldHeader(names, (int(dims.Y), int(dims.X)))
+
+
+def _samples(path: Path, image: Any) -> int:
+    """Samples per pixel of an image read by bioio (3 for an RGB PNG, whose colours are its channels); 1 for most."""
+    samples = int(getattr(image.dims, "S", 1)) if "S" in image.dims.order else 1
+    if samples > 1 and image.dims.C > 1:
+        raise ValueError(f"{path}: holds {image.dims.C} channels of {samples} samples each; expected one or the other")
+    return samples
 
 
 def read_planes(path: Path) -> np.ndarray:
@@ -105,6 +117,8 @@ def read_planes(path: Path) -> np.ndarray:
     image = _open_bioimage(path)
     _check_planar(path, {"t": image.dims.T, "z": image.dims.Z})
     try:
+        if _samples(path, image) > 1:
+            return np.asarray(image.get_image_data("SYX", T=0, Z=0, C=0))
         return np.asarray(image.get_image_data("CYX", T=0, Z=0))
     except Exception as err:  # the plugins raise errors of their own types on corrupt pixel data
         raise ValueError(f"unreadable image file {path}: {err}") from err
@@ -309,10 +323,24 @@ def _check_planar(path: Path, sizes: Mapping[str, int]) -> None:
         raise ValueError(f"{path}: holds {extra} planes; the images format reads 2-D fields (one Z plane, one time)")
 
 
+@contextmanager
+def _quiet_reader_trials() -> Iterator[None]:
+    """Hold back bioio's warning for each reader that declines a file (an OME-TIFF reader declines every plain
+    TIFF); when no reader takes it, the error raised says why each declined."""
+    logger = logging.getLogger("bioio.bio_image")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _open_bioimage(path: Path) -> Any:
     """``bioio.BioImage(path)`` with one scene, or a ValueError naming the file and the readers' reasons."""
     try:
-        image = _bioio().BioImage(path)
+        with _quiet_reader_trials():
+            image = _bioio().BioImage(path)
         scenes = image.scenes
     except Exception as err:  # each plugin raises its own types; the message says which readers refused and why
         raise ValueError(f"unreadable image file {path}: no installed bioio reader takes it ({err})") from err
