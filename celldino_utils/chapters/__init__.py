@@ -20,6 +20,13 @@ from celldino_utils.chapters.curve import (
     supervised_reference,
 )
 from celldino_utils.chapters.embedding import EmbedJob, cellprofiler_suite, crops_as_embedded, embed_suite
+from celldino_utils.chapters.images import (
+    channel_fit,
+    embed_plate,
+    embed_plate_released,
+    plate_channels,
+    write_example_plate,
+)
 from celldino_utils.chapters.tables import read_localisation_cells
 from celldino_utils.chapters.training import ModelRun, train_or_take
 
@@ -28,16 +35,21 @@ __all__ = [
     "EmbedJob",
     "ModelRun",
     "cellprofiler_suite",
+    "channel_fit",
     "compute_curve",
     "correct_cellpainting_wells",
     "correct_hpa_fields",
     "crops_as_embedded",
+    "embed_plate",
+    "embed_plate_released",
     "embed_suite",
     "heldout_probe_score",
     "learnability_margin",
+    "plate_channels",
     "read_localisation_cells",
     "sphered_knn_score",
     "sphered_wells",
     "supervised_reference",
     "train_or_take",
+    "write_example_plate",
 ]
