@@ -12,8 +12,8 @@ Fields come from either
 
 Every field's header is read while indexing, so a field whose channels differ from the first field's, a file
 that holds more than one plane per channel (Z or T), or one that no installed reader takes is named before any
-pixel is read. bioio chooses a reader by file; the OME-TIFF, TIFF and PNG ones come with the companion, the CZI
-(``bioio-czi``), ND2 (``bioio-nd2``) and LIF (``bioio-lif``) ones are installed by the user who needs them.
+pixel is read. bioio chooses a reader by file among its installed plugins (OME-TIFF, TIFF, PNG, CZI, ND2 and LIF
+come with the companion); a file of several scenes is refused, one field per file.
 """
 
 from __future__ import annotations
