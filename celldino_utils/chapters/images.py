@@ -13,8 +13,9 @@ import pandas as pd
 
 from celldino_utils.embed import embed_data, feed_order, resolve_checkpoint
 from celldino_utils.io import feature_columns, read_profiles
+from celldino_utils.io.bioimages import index_layout
 from celldino_utils.io.channels import IMAGES
-from celldino_utils.io.datasets import index_layout, read_index
+from celldino_utils.io.datasets import read_index
 from celldino_utils.models import find_released_weights, get_released_model
 from celldino_utils.synthetic.images import PLATEMAP_CSV, write_ome_tiff_plate
 

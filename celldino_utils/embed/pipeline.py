@@ -16,17 +16,17 @@ from celldino_utils.embed.extract import embed_to_parquet
 from celldino_utils.embed.model import feed_order, load_embedding_model, training_scale
 from celldino_utils.embed.scale import scale_note
 from celldino_utils.io import read_profiles, write_profiles
+from celldino_utils.io.bioimages import index_layout
 from celldino_utils.io.datasets import (
     LEVELS,
     CellDataset,
     FieldDataset,
     field_sizes,
-    index_layout,
     open_images,
     read_index,
     sample_positions,
-    split_cell_options,
 )
+from celldino_utils.io.files import CELL_OPTIONS
 from celldino_utils.io.h5ad import H5AD_SUFFIX
 from celldino_utils.models import TokenFeatures
 
@@ -127,7 +127,8 @@ def embed_data(
     ctx = init_distributed(device)
     field_px = training_scale(checkpoint, architecture=architecture)
     scale = None if native_size else field_px
-    index_options, cell_options = split_cell_options(read_options or {})
+    cell_options = {key: value for key, value in (read_options or {}).items() if key in CELL_OPTIONS}
+    index_options = {key: value for key, value in (read_options or {}).items() if key not in CELL_OPTIONS}
     index = read_index(format, data_dir, **index_options)
     channels = feed_order(checkpoint, index_layout(format, index).channels, architecture=architecture)
     backbone, info = load_embedding_model(

@@ -19,7 +19,6 @@ come with the companion); a file of several scenes is refused, one field per fil
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,8 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from celldino_utils.io.cellpainting import resolve_file
+from celldino_utils.io.channels import IMAGES, ChannelLayout, get_layout, named_layout
 from celldino_utils.io.hpa import PATHS_COLUMN
 from celldino_utils.io.images import to_unit_float
+from celldino_utils.io.omezarr import check_planar, is_zarr, plate_fields, read_zarr_planes, zarr_header
 from celldino_utils.io.tables import read_csv, require_columns
 
 #: Where :func:`read_images` leaves the channel names of its index: ``index.attrs[CHANNELS_ATTR]``.
@@ -59,16 +61,6 @@ def _bioio() -> Any:
     return importlib.import_module("bioio")
 
 
-def _zarr() -> Any:
-    """The zarr package, imported on first use (OME-Zarr only)."""
-    return importlib.import_module("zarr")
-
-
-def is_zarr(path: Path) -> bool:
-    """Whether ``path`` lies in an OME-Zarr store (a folder ``*.zarr`` or one of its groups)."""
-    return any(part.lower().endswith(".zarr") for part in path.parts)
-
-
 def read_header(path: Path) -> FieldHeader:
     """The channel names and size of one field file (or OME-Zarr image group), no pixels read.
 
@@ -83,14 +75,11 @@ def read_header(path: Path) -> FieldHeader:
     if not path.exists():
         raise FileNotFoundError(f"image file not found: {path}")
     if is_zarr(path):
-        axes, shape, labels = _zarr_image(path)[:3]
-        sizes = dict(zip(axes, shape, strict=True))
-        _check_planar(path, sizes)
-        names = labels if len(labels) == sizes.get("c", 1) else [None] * sizes.get("c", 1)
-        return FieldHeader(tuple(names), (sizes["y"], sizes["x"]))
+        names, size = zarr_header(path)
+        return FieldHeader(names, size)
     image = _open_bioimage(path)
     dims = image.dims
-    _check_planar(path, {"t": dims.T, "z": dims.Z})
+    check_planar(path, {"t": dims.T, "z": dims.Z})
     if _samples(path, image) > 1:
         return FieldHeader((None,) * _samples(path, image), (int(dims.Y), int(dims.X)))
     names = tuple(None if _UNNAMED.match(str(n)) else str(n) for n in image.channel_names)
@@ -108,14 +97,9 @@ def _samples(path: Path, image: Any) -> int:
 def read_planes(path: Path) -> np.ndarray:
     """The pixels of one field file as ``(C, H, W)``, in the file's dtype (see :func:`read_header` for errors)."""
     if is_zarr(path):
-        axes, _, _, array = _zarr_image(path)
-        _check_planar(path, dict(zip(axes, array.shape, strict=True)))
-        data = np.squeeze(np.asarray(array[...]), axis=tuple(i for i, a in enumerate(axes) if a not in "cyx"))
-        kept = [a for a in axes if a in "cyx"]
-        planes = np.transpose(data, [kept.index(a) for a in "cyx" if a in kept])
-        return planes if "c" in kept else planes[None]
+        return read_zarr_planes(path)
     image = _open_bioimage(path)
-    _check_planar(path, {"t": image.dims.T, "z": image.dims.Z})
+    check_planar(path, {"t": image.dims.T, "z": image.dims.Z})
     try:
         if _samples(path, image) > 1:
             return np.asarray(image.get_image_data("SYX", T=0, Z=0, C=0))
@@ -196,6 +180,12 @@ def read_images(
     return index
 
 
+def index_layout(format: str, index: pd.DataFrame) -> ChannelLayout:
+    """The channel layout of an index of ``format``: the format's own, or (``images``) the one :func:`read_images`
+    found in its files."""
+    return named_layout(index.attrs[CHANNELS_ATTR]) if format == IMAGES else get_layout(format)
+
+
 def _folder_fields(data_dir: Path, channel_names: Sequence[str] | None) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """One row per field file (each field of a plate) of ``data_dir``, and the channel names they share."""
     rows: list[dict[str, Any]] = []
@@ -203,7 +193,7 @@ def _folder_fields(data_dir: Path, channel_names: Sequence[str] | None) -> tuple
         suffix = next((s for s in FIELD_SUFFIXES if path.name.lower().endswith(s)), None)
         if suffix is None or (suffix != ".zarr" and suffix != ".ome.zarr" and not path.is_file()):
             continue
-        plate = _plate_fields(path) if suffix.endswith(".zarr") else None
+        plate = plate_fields(path) if suffix.endswith(".zarr") else None
         if plate is not None:
             rows.extend(plate)
         else:
@@ -262,7 +252,7 @@ def _csv_fields(source: Path) -> tuple[pd.DataFrame, tuple[str, ...]]:
             raise ValueError(f"{source}: {int(blank.sum())} row(s) without a file in {FILENAME_PREFIX}{channel}")
         folders = table.get(f"{PATHNAME_PREFIX}{channel}", pd.Series("", index=table.index)).fillna("")
         columns.append(
-            [_resolve(folder, name, root=source.parent) for folder, name in zip(folders, names, strict=True)]
+            [resolve_file(folder, name, root=source.parent) for folder, name in zip(folders, names, strict=True)]
         )
     paths = list(zip(*columns, strict=True))
     for field_id, files in zip(index["Metadata_Id"], paths, strict=True):
@@ -298,11 +288,6 @@ def _join_metadata(index: pd.DataFrame, source: Path) -> pd.DataFrame:
     return joined.drop(columns="_merge")
 
 
-def _resolve(folder: str, name: str, *, root: Path) -> Path:
-    path = Path(str(folder)) / str(name)
-    return path if path.is_absolute() else root / path
-
-
 def _mapped(channels: tuple[str, ...], channel_map: Mapping[str, str] | None, *, source: str) -> tuple[str, ...]:
     """``channels`` with each data name of ``channel_map`` (ours -> theirs) replaced by ours."""
     theirs_to_ours = {theirs: ours for ours, theirs in (channel_map or {}).items()}
@@ -314,13 +299,6 @@ def _mapped(channels: tuple[str, ...], channel_map: Mapping[str, str] | None, *,
     if twice:
         raise ValueError(f"channel_map: {source} would have channel(s) {twice} twice: {list(renamed)}")
     return renamed
-
-
-def _check_planar(path: Path, sizes: Mapping[str, int]) -> None:
-    """Raise ValueError naming ``path`` unless it holds one Z plane and one time point."""
-    extra = {axis.upper(): int(n) for axis, n in sizes.items() if axis in ("t", "z") and int(n) != 1}
-    if extra:
-        raise ValueError(f"{path}: holds {extra} planes; the images format reads 2-D fields (one Z plane, one time)")
 
 
 @contextmanager
@@ -347,54 +325,3 @@ def _open_bioimage(path: Path) -> Any:
     if len(scenes) > 1:
         raise ValueError(f"{path}: holds {len(scenes)} scenes; the images format reads one field per file")
     return image
-
-
-def _zarr_attrs(path: Path) -> dict[str, Any]:
-    """The OME attributes of a zarr group (NGFF 0.4 keeps them at the top level, 0.5 under ``ome``)."""
-    try:
-        attrs = dict(_zarr().open_group(str(path), mode="r").attrs)
-    except (FileNotFoundError, ValueError, KeyError, json.JSONDecodeError) as err:
-        raise ValueError(f"unreadable OME-Zarr group {path}: {err}") from err
-    return dict(attrs.get("ome", attrs))
-
-
-def _zarr_image(path: Path) -> tuple[list[str], tuple[int, ...], list[str], Any]:
-    """Axes (lower case), shape, channel labels and full-resolution array of an OME-Zarr image group."""
-    attrs = _zarr_attrs(path)
-    if "multiscales" not in attrs:
-        raise ValueError(f"{path}: an OME-Zarr group without multiscales is not an image (a plate or well?)")
-    multiscale = attrs["multiscales"][0]
-    axes = [str(a["name"] if isinstance(a, dict) else a).lower() for a in multiscale.get("axes", list("tczyx"))]
-    array = _zarr().open_group(str(path), mode="r")[multiscale["datasets"][0]["path"]]
-    if len(axes) != array.ndim or "y" not in axes or "x" not in axes:
-        raise ValueError(f"{path}: axes {axes} do not describe its array of shape {array.shape}")
-    labels = [str(c.get("label")) for c in attrs.get("omero", {}).get("channels", []) if c.get("label")]
-    return axes, tuple(int(n) for n in array.shape), labels, array
-
-
-def _plate_fields(store: Path) -> list[dict[str, Any]] | None:
-    """One row per field of an OME-Zarr plate (``Metadata_Plate``, ``Metadata_Well``, ``Metadata_Site``); None
-    when the store is an image, not a plate."""
-    attrs = _zarr_attrs(store)
-    if "plate" not in attrs:
-        return None
-    plate = attrs["plate"]
-    name = str(plate.get("name") or store.name.split(".")[0])
-    rows = []
-    for well in plate.get("wells", []):
-        well_path = store / well["path"]
-        for site, image in enumerate(_zarr_attrs(well_path).get("well", {}).get("images", [])):
-            well_name = well["path"].replace("/", "")
-            rows.append(
-                {
-                    "Metadata_Id": f"{name}_{well_name}_{site}",
-                    "Metadata_Plate": name,
-                    "Metadata_Well": well_name,
-                    "Metadata_Site": site,
-                    "Metadata_File": f"{store.name}/{well['path']}/{image['path']}",
-                    PATHS_COLUMN: (well_path / image["path"],),
-                }
-            )
-    if not rows:
-        raise ValueError(f"{store}: an OME-Zarr plate without fields")
-    return rows

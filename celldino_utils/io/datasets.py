@@ -15,9 +15,9 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from celldino_utils.io.bioimages import CHANNELS_ATTR, load_images_field, read_header, read_images
+from celldino_utils.io.bioimages import index_layout, load_images_field, read_header, read_images
 from celldino_utils.io.cellpainting import CENTRE_COLUMNS, SITE_KEYS, read_cellpainting
-from celldino_utils.io.channels import FORMATS, IMAGES, ChannelLayout, channel_positions, get_layout, named_layout
+from celldino_utils.io.channels import FORMATS, IMAGES, ChannelLayout, channel_positions
 from celldino_utils.io.crops import cell_centres, crop_around, crop_cell, native_crop_side, resize_crop
 from celldino_utils.io.files import CELL_MASK_SUFFIX, MASK_DIR, NUCLEI_CSV
 from celldino_utils.io.hpa import PATHS_COLUMN, read_hpa_fov, read_hpa_kaggle
@@ -53,29 +53,13 @@ def read_index(format: str, data_dir: str | Path, **options: object) -> pd.DataF
     return reader(data_dir, **options)
 
 
-#: The options of :func:`open_cells` that say where the cells are, beside those of the format's index reader.
-CELL_OPTIONS = ("mask_dir", "mask_suffix", "nuclei")
-
-
-def split_cell_options(options: dict[str, object]) -> tuple[dict[str, object], dict[str, object]]:
-    """``options`` of :func:`open_images` as ``(index reader options, cell options)`` (:data:`CELL_OPTIONS`)."""
-    cells = {key: value for key, value in options.items() if key in CELL_OPTIONS}
-    return {key: value for key, value in options.items() if key not in CELL_OPTIONS}, cells
-
-
-def index_layout(format: str, index: pd.DataFrame) -> ChannelLayout:
-    """The channel layout of an index of ``format``: the format's own, or (``images``) the one its reader found."""
-    return named_layout(index.attrs[CHANNELS_ATTR]) if format == IMAGES else get_layout(format)
-
-
 def load_field(paths: tuple[Path, ...], *, layout: ChannelLayout) -> np.ndarray:
     """Read one field as float32 ``(C, H, W)`` in [0, 1], channels in ``layout`` order.
 
     ``paths`` is one file per channel in ``layout`` order, or one multi-channel file. The order
     of per-channel files is checked against their names when the layout is tagged by file name
     (HPA ``_red``, ``_green``...); Cell Painting files are taken in the order the index's
-    ``FileName_Orig*`` columns gave them, whatever their names. Fields of the ``images`` format are read
-    through bioio or zarr (:func:`celldino_utils.io.bioimages.load_images_field`).
+    ``FileName_Orig*`` columns gave them, whatever their names.
     """
     if layout.format == IMAGES:
         return load_images_field(paths, n_channels=layout.n_channels)
@@ -176,17 +160,15 @@ def open_fields(
     ``images``).
 
     ``channels`` gives the order of the items' channels by name (each of the data's channels once; a model's
-    order); None keeps the data's order. ``index`` is the data set's :func:`read_index` when the caller has read it
-    already (to learn its channels), else it is read here with ``options``: those of the format's index
-    reader, e.g. ``platemap_csv`` or ``channel_map`` for Cell Painting
-    (:func:`~celldino_utils.io.cellpainting.read_cellpainting`), ``index_csv`` or ``channel_names`` for
-    ``images`` (:func:`~celldino_utils.io.bioimages.read_images`). The first field's files are decoded at once
-    (:func:`_check_first_field`), so a file that cannot be read is named before any run starts.
+    order); None keeps the data's order. ``index``: the data set's :func:`read_index`, if read already; else it is
+    read here with ``options``, e.g. ``platemap_csv`` for Cell Painting or ``index_csv`` for ``images``. The first
+    field's files are decoded at once (:func:`_check_first_field`), so a file that cannot be read is named before
+    any run starts.
     """
     if index is None:
         index = read_index(format, data_dir, **options)
     elif options:
-        raise ValueError(f"open_fields: options {sorted(options)} go to the reader of an index not given")
+        raise ValueError(f"open_fields: options {sorted(options)} are the index reader's; give them to read_index")
     fields = FieldDataset(index, layout=index_layout(format, index), channels=channels)
     _check_first_field(fields, source=f"{format} data set {data_dir}")
     return fields
@@ -297,8 +279,7 @@ def open_cells(
     nuclei: str = NUCLEI_CSV,
     **options: object,
 ) -> CellDataset:
-    """Open single cells: HPA and ``images`` from label masks ``mask_dir/{Id}{mask_suffix}``, Cell Painting from
-    ``nuclei``. Every mask is read and checked before any cell is cut: one of another size than its field is refused.
+    """Open single cells: HPA, ``images`` from the masks ``mask_dir/{Id}{mask_suffix}``, Cell Painting from ``nuclei``.
 
     ``nuclei`` names the nucleus tables under ``data_dir``: ``nuclei.csv``, or the CellProfiler SQLite of each
     plate (a glob pattern, e.g. ``backend/*/*/*.sqlite``) or CytoTable Parquet, read by
@@ -321,10 +302,7 @@ def open_cells(
     for f, path in enumerate(mask_paths):
         labels = read_image(path)
         if labels.shape != fields.field_size(f):
-            raise ValueError(
-                f"{path}: mask of shape {labels.shape}, but its field {fields.metadata['Metadata_Id'].iloc[f]} "
-                f"is {fields.field_size(f)} pixels"
-            )
+            raise ValueError(f"{path}: mask of shape {labels.shape}, but its field is {fields.field_size(f)} pixels")
         tables.append(cell_centres(labels).assign(field=f))
     cells = pd.concat(tables, ignore_index=True)
     return CellDataset(fields, cells, crop_size=crop_size, mask_paths=mask_paths, field_px=field_px)
