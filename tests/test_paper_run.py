@@ -94,7 +94,7 @@ def test_each_chapter_reads_the_weights_file_of_its_checkpoint(paper_run: tuple[
     assert re.fullmatch(r"cell_dino_vits8_pretrain_cp-[0-9a-f]{8}\.pth", cellpainting)
     assert [name for name, files in weights.items() if cells in files] == ["02_embed"]
     assert [name for name, files in weights.items() if fov in files] == [
-        "01_train", "02_embed", "04_compute_curve", "12_table_C", "30_adoption_guide"
+        "01_train", "02_embed", "04_compute_curve", "12_table_C", "30_adoption_guide", "31_your_images"
     ]  # fmt: skip
     assert weights["12_table_C"] == {fov}  # its fine-tuning starts from the HPA-FoV checkpoint
 

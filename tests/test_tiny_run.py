@@ -32,6 +32,11 @@ def test_tiny_series_executes_and_records_the_run(tiny_run: tuple[Path, dict]) -
     guide = nbformat.read(data_root / "tiny" / "executed" / "30_adoption_guide.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in guide.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert re.search(r"cell_dino_cp_vits8: \(\d+, 384\) \(cells x features\)", printed), printed[-2000:]
+    own = nbformat.read(data_root / "tiny" / "executed" / "31_your_images.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in own.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "16 cells x 576 features -> own_plate_cells.h5ad" in printed, printed[-2000:]
+    assert "HPA model, channels mapped: refused:" in printed and "missing ['protein']" in printed
+    assert (data_root / "guide" / "tiny" / "own_plate_cells.h5ad").stat().st_size > 0
     curve = pd.read_csv(data_root / "tiny" / "figures" / "compute_curve.csv")
     trained = curve[curve["features"] == "celldino"]
     assert trained.groupby("score")["step"].apply(list).to_dict() == dict.fromkeys(curve["score"], [1.0, 2.0])

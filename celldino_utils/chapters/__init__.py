@@ -37,6 +37,15 @@ from celldino_utils.chapters.embedding import (
 )
 from celldino_utils.chapters.figures import DrawnFigure, draw_figure_a, draw_figure_b, draw_figure_c, draw_figure_d
 from celldino_utils.chapters.guide import Guide, follow_guide
+from celldino_utils.chapters.images import (
+    OwnPlate,
+    channel_fit,
+    embed_own_plate,
+    embed_plate,
+    embed_plate_released,
+    plate_channels,
+    write_example_plate,
+)
 from celldino_utils.chapters.tables import (
     Results,
     SupplementTable,
@@ -58,10 +67,12 @@ __all__ = [
     "Embeddings",
     "Guide",
     "ModelRun",
+    "OwnPlate",
     "Results",
     "SupplementTable",
     "TrainedModels",
     "cellprofiler_suite",
+    "channel_fit",
     "compute_curve",
     "correct_and_measure",
     "correct_cellpainting_wells",
@@ -73,6 +84,9 @@ __all__ = [
     "draw_figure_c",
     "draw_figure_d",
     "embed_everything",
+    "embed_own_plate",
+    "embed_plate",
+    "embed_plate_released",
     "embed_suite",
     "fields_table",
     "follow_guide",
@@ -81,6 +95,7 @@ __all__ = [
     "learnability_margin",
     "localisation_table",
     "moa_table",
+    "plate_channels",
     "read_localisation_cells",
     "results_tables",
     "show_data",
@@ -89,4 +104,5 @@ __all__ = [
     "supervised_reference",
     "train_models",
     "train_or_take",
+    "write_example_plate",
 ]

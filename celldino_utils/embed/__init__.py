@@ -11,6 +11,7 @@ from celldino_utils.embed.model import (
     load_embedding_model,
     random_init_twin,
     resolve_checkpoint,
+    training_scale,
 )
 from celldino_utils.embed.pipeline import LEVELS, embed_data
 
@@ -25,4 +26,5 @@ __all__ = [
     "load_embedding_model",
     "random_init_twin",
     "resolve_checkpoint",
+    "training_scale",
 ]

@@ -1,9 +1,12 @@
-"""``celldino embed``: fields of view or single cells of a data set into a Parquet profile file.
+"""``celldino embed``: fields of view or single cells of a data set into a Parquet (or AnnData) profile file.
 
 ``--model NAME --weights FILE`` embeds with a released model (its architecture comes from the name);
 ``--checkpoint FILE`` with a checkpoint of our training. The data's channels are fed by name in the order
 the model takes them (the registry's, or those its training recorded); the output file's footer records the
-model, the SHA-256 of its weights file and that order.
+model, the SHA-256 of its weights file and that order. ``--format images`` reads fields in any format bioio
+reads, channels named by the files' metadata, by ``--read-option channel_names=...`` or by a CSV index
+(``--read-option index_csv=fields.csv``); ``--channel-map`` renames them onto a fixed-channel model's.
+``--out FILE.h5ad`` writes AnnData for scanpy instead of Parquet.
 
 Images are embedded at the model's training scale (fields resized so that their shorter side is the
 ``field_px`` the model was trained at; ``--crop-size`` counted in pixels of that scale), unless
@@ -21,20 +24,20 @@ from functools import partial
 
 from celldino_utils.augment.cell import INTERPOLATIONS
 from celldino_utils.embed.pipeline import LEVELS, embed_data
-from celldino_utils.io import LAYOUTS
+from celldino_utils.io.channels import FORMATS
 from celldino_utils.models import FEATURE_RECIPES, RELEASED_MODELS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of the embed command."""
-    parser.add_argument("--format", required=True, choices=sorted(LAYOUTS), help="on-disk format of the data")
+    parser.add_argument("--format", required=True, choices=FORMATS, help="on-disk format of the data")
     parser.add_argument("--data-dir", required=True, help="folder of the data set")
     model = parser.add_mutually_exclusive_group(required=True)
     model.add_argument("--model", choices=sorted(RELEASED_MODELS), help="a released model (see: celldino models)")
     model.add_argument("--checkpoint", help="a checkpoint of our training (or another local one), or 'random'")
     parser.add_argument("--weights", default=None, help="weights file of --model (default: its default path)")
     parser.add_argument("--level", required=True, choices=LEVELS, help="fields of view or single cells")
-    parser.add_argument("--out", required=True, help="output Parquet file")
+    parser.add_argument("--out", required=True, help="output file: Parquet, or AnnData if it ends in .h5ad")
     parser.add_argument(
         "--crop-size", type=int, default=64, help="single-cell crop side, in pixels of the model's training scale"
     )
@@ -58,14 +61,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         default=(),
         metavar="KEY=VALUE",
-        help="options of the data set's reader, e.g. labels_csv=S-BIAD2443.csv or platemap_csv=platemap.csv",
+        help="options of the data set's reader, e.g. labels_csv=S-BIAD2443.csv, platemap_csv=platemap.csv, "
+        "index_csv=fields.csv or channel_names=DAPI,GFP,Actin",
     )
     parser.add_argument(
         "--channel-map",
         nargs="+",
         default=(),
         metavar="OURS=THEIRS",
-        help="Cell Painting stains named otherwise in load_data.csv, e.g. DNA=Hoechst Mito=MitoTracker",
+        help="the model's channel names for the data's, e.g. DNA=Hoechst Mito=MitoTracker (Cell Painting columns, "
+        "images channels)",
     )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--num-workers", type=int, default=0)

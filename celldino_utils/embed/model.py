@@ -132,12 +132,26 @@ def feed_order(
     ValueError
         Naming the model's channels and those of the data that are missing or extra.
     """
-    given = {key: value for key, value in (architecture or {}).items() if value is not None}
-    recorded = checkpoint_architecture(checkpoint) if str(checkpoint) != RANDOM_INIT else {}
-    info = {**recorded, **given}
+    info = _architecture_info(checkpoint, architecture)
     return _fed_channels(
         data_channels, model_channels=info.get("channels"), channel_mode=info.get("channel_mode"), name=str(checkpoint)
     )
+
+
+def training_scale(checkpoint: str | Path, *, architecture: Mapping[str, Any] | None = None) -> int | None:
+    """The training scale of ``checkpoint``'s model (``field_px``: shorter side in pixels of the fields it was
+    trained on), as ``architecture`` gives it or its release or training recorded it; None when unknown (no
+    weights are read)."""
+    field_px = _architecture_info(checkpoint, architecture).get("field_px")
+    return None if field_px is None else int(field_px)
+
+
+def _architecture_info(checkpoint: str | Path, architecture: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What is recorded of ``checkpoint``'s architecture (:func:`checkpoint_architecture`), overridden by the
+    keys of ``architecture`` that have a value."""
+    given = {key: value for key, value in (architecture or {}).items() if value is not None}
+    recorded = checkpoint_architecture(checkpoint) if str(checkpoint) != RANDOM_INIT else {}
+    return {**recorded, **given}
 
 
 def load_embedding_model(

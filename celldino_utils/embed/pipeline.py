@@ -1,4 +1,4 @@
-"""Embed a data set's fields of view or single cells with a frozen backbone, into one Parquet file."""
+"""Embed a data set's fields of view or single cells with a frozen backbone, into one Parquet (or AnnData) file."""
 
 from __future__ import annotations
 
@@ -13,10 +13,21 @@ from torch.utils.data import Subset
 from celldino_utils.augment import EvalTransform
 from celldino_utils.config.distributed import barrier, init_distributed
 from celldino_utils.embed.extract import embed_to_parquet
-from celldino_utils.embed.model import feed_order, load_embedding_model
+from celldino_utils.embed.model import feed_order, load_embedding_model, training_scale
 from celldino_utils.embed.scale import scale_note
-from celldino_utils.io import get_layout
-from celldino_utils.io.datasets import LEVELS, CellDataset, FieldDataset, field_sizes, open_images, sample_positions
+from celldino_utils.io import read_profiles, write_profiles
+from celldino_utils.io.bioimages import index_layout
+from celldino_utils.io.datasets import (
+    LEVELS,
+    CellDataset,
+    FieldDataset,
+    field_sizes,
+    open_images,
+    read_index,
+    sample_positions,
+)
+from celldino_utils.io.files import CELL_OPTIONS
+from celldino_utils.io.h5ad import H5AD_SUFFIX
 from celldino_utils.models import TokenFeatures
 
 #: What an embedding file records of the model that made it (:func:`celldino_utils.io.provenance.read_provenance`).
@@ -55,7 +66,8 @@ def embed_data(
 
     The data's channels are fed by name, in the order the model takes them (:func:`feed_order`: the
     registry's or model card's ``channels``, those our training recorded, or any for a bag of channels);
-    a model that takes other channels than the data have is refused before anything is read.
+    a model that takes other channels than the data have is refused once the data are indexed (the ``images``
+    format names its channels in its files), before any weights or pixels are read.
 
     The training scale is ``field_px``, the shorter side of the fields the model was trained on (recorded
     in our ``config.yaml`` at training time, declared by the released-model registry, or passed in
@@ -67,7 +79,11 @@ def embed_data(
     Parameters
     ----------
     format, data_dir
-        Data set to read (``celldino_utils.io.open_fields`` / ``open_cells``).
+        Data set to read (``celldino_utils.io.open_fields`` / ``open_cells``); ``images`` for fields in any
+        format bioio reads, channels named by the data (:mod:`celldino_utils.io.bioimages`).
+    out
+        The output file: Parquet, or AnnData when it ends in ``.h5ad`` (``obs`` the metadata, ``X`` the
+        features, ``uns`` the provenance; :mod:`celldino_utils.io.h5ad`), made from the same Parquet rows.
     checkpoint
         A released model's name (``celldino models``), a local checkpoint, or ``"random"`` for the same
         architecture at random init.
@@ -103,21 +119,31 @@ def embed_data(
     -------
     pathlib.Path or None
         ``out`` (Parquet: every ``Metadata_*`` column of the source, then ``emb_*``; its footer records
-        :data:`PROVENANCE_KEYS` of the model, the data's ``format`` and ``level``); None on ranks > 0.
+        :data:`PROVENANCE_KEYS` of the model, the data's ``format`` and ``level``, the ``transform`` and the
+        ``features`` recipe); None on ranks > 0.
     """
     if level not in LEVELS:
         raise ValueError(f"level: unknown level {level!r}; choose one of {list(LEVELS)}")
-    read_options = read_options or {}
-    channels = feed_order(checkpoint, get_layout(format).channels, architecture=architecture)
     ctx = init_distributed(device)
+    field_px = training_scale(checkpoint, architecture=architecture)
+    scale = None if native_size else field_px
+    cell_options = {key: value for key, value in (read_options or {}).items() if key in CELL_OPTIONS}
+    index_options = {key: value for key, value in (read_options or {}).items() if key not in CELL_OPTIONS}
+    index = read_index(format, data_dir, **index_options)
+    channels = feed_order(checkpoint, index_layout(format, index).channels, architecture=architecture)
     backbone, info = load_embedding_model(
         checkpoint, data_channels=channels, seed=seed, weights=weights, **(architecture or {})
     )
     model = TokenFeatures(backbone, recipe=feature_recipe, n_last_blocks=n_last_blocks)
-    field_px = info.get("field_px")
-    scale = None if native_size else field_px
     dataset = open_images(
-        format, data_dir, level=level, crop_size=crop_size, field_px=scale, channels=channels, **read_options
+        format,
+        data_dir,
+        level=level,
+        crop_size=crop_size,
+        field_px=scale,
+        channels=channels,
+        index=index,
+        **cell_options,
     )
     side = (scale if resize_size is None else resize_size) if level == "fov" else resize_size
     if report is not None and ctx.is_main:
@@ -126,11 +152,28 @@ def embed_data(
     metadata = dataset.metadata
     if limit is not None:
         dataset, metadata = Subset(dataset, range(min(limit, len(dataset)))), metadata.iloc[:limit]
-    return embed_to_parquet(
+    transform = {
+        "field_px": scale,
+        "resize_size": side,
+        "center_crop": center_crop,
+        "interpolation": interpolation,
+        "crop_size": crop_size if level == "cell" else None,
+        "native_size": native_size,
+    }
+    provenance = {
+        **{key: info[key] for key in PROVENANCE_KEYS},
+        "format": format,
+        "level": level,
+        "transform": transform,
+        "features": {"recipe": feature_recipe, "n_last_blocks": n_last_blocks},
+    }
+    out = Path(out)
+    as_anndata = out.suffix == H5AD_SUFFIX
+    written = embed_to_parquet(
         dataset,
         metadata,
         model,
-        out,
+        out.with_name(f".{out.stem}.embedding.parquet") if as_anndata else out,
         shard_size=shard_size,
         rank=ctx.rank,
         world_size=ctx.world_size,
@@ -140,8 +183,14 @@ def embed_data(
         batch_size=batch_size,
         num_workers=num_workers,
         device=ctx.device,
-        provenance={**{key: info[key] for key in PROVENANCE_KEYS}, "format": format, "level": level},
+        provenance=provenance,
     )
+    if written is None or not as_anndata:
+        return written
+    profiles = read_profiles(written)
+    write_profiles(profiles, out, provenance=profiles.attrs["provenance"])
+    written.unlink()
+    return out
 
 
 def _note(dataset: FieldDataset | CellDataset, *, level: str, limit: int | None, **options: Any) -> str:

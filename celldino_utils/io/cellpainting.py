@@ -74,11 +74,12 @@ def _channel_files(table: pd.DataFrame, tags: dict[str, str], *, root: Path, sou
             site = table.loc[blank, list(SITE_KEYS)].head(1).values.tolist()
             raise ValueError(f"{source}: {int(blank.sum())} row(s) without a file in FileName_Orig{tag}, e.g. {site}")
         folders = table.get(f"PathName_Orig{tag}", pd.Series("", index=table.index)).fillna("")
-        columns.append([_resolve(folder, name, root=root) for folder, name in zip(folders, names, strict=True)])
+        columns.append([resolve_file(folder, name, root=root) for folder, name in zip(folders, names, strict=True)])
     return list(zip(*columns, strict=True))
 
 
-def _resolve(folder: str, name: str, *, root: Path) -> Path:
+def resolve_file(folder: str, name: str, *, root: Path) -> Path:
+    """``folder/name``, under ``root`` unless absolute (a ``PathName_*`` and ``FileName_*`` pair of an index)."""
     path = Path(str(folder)) / str(name)
     return path if path.is_absolute() else root / path
 

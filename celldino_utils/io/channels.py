@@ -152,9 +152,22 @@ LAYOUTS: dict[str, ChannelLayout] = {
     layout.format: layout for layout in (HPA_KAGGLE, HPA_FOV, CELLPAINTING, PHOTOGRAPHS)
 }
 
+#: Fields of any file format bioio reads, with channels named by the data (``celldino_utils.io.bioimages``):
+#: no fixed layout, its channels are known once its files are indexed (:func:`named_layout`).
+IMAGES = "images"
+#: Every data format a reader takes: those of a fixed layout, and ``images``.
+FORMATS: tuple[str, ...] = (*sorted(LAYOUTS), IMAGES)
+
 
 def get_layout(format: str) -> ChannelLayout:
     """Return the channel layout of ``format``; raise ValueError naming the known ones."""
+    if format == IMAGES:
+        raise ValueError(f"the {IMAGES} format names its channels in its data: index it to know them")
     if format not in LAYOUTS:
-        raise ValueError(f"unknown data format {format!r}; choose one of {sorted(LAYOUTS)}")
+        raise ValueError(f"unknown data format {format!r}; choose one of {list(FORMATS)}")
     return LAYOUTS[format]
+
+
+def named_layout(channels: tuple[str, ...] | list[str]) -> ChannelLayout:
+    """The layout of an ``images`` data set whose fields hold the channels ``channels``, in that order."""
+    return ChannelLayout(format=IMAGES, channels=tuple(channels), file_tags=tuple(channels), tagged_by="column")

@@ -15,8 +15,9 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from celldino_utils.io.bioimages import index_layout, load_images_field, read_header, read_images
 from celldino_utils.io.cellpainting import CENTRE_COLUMNS, SITE_KEYS, read_cellpainting
-from celldino_utils.io.channels import ChannelLayout, channel_positions, get_layout
+from celldino_utils.io.channels import FORMATS, IMAGES, ChannelLayout, channel_positions
 from celldino_utils.io.crops import cell_centres, crop_around, crop_cell, native_crop_side, resize_crop
 from celldino_utils.io.files import CELL_MASK_SUFFIX, MASK_DIR, NUCLEI_CSV
 from celldino_utils.io.hpa import PATHS_COLUMN, read_hpa_fov, read_hpa_kaggle
@@ -29,6 +30,7 @@ _INDEXERS = {
     "hpa-fov": read_hpa_fov,
     "cellpainting": read_cellpainting,
     "photographs": read_photographs,
+    IMAGES: read_images,
 }
 
 
@@ -36,9 +38,10 @@ def read_index(format: str, data_dir: str | Path, **options: object) -> pd.DataF
     """Index a data set of the given format (one row per field, ``Metadata_*`` columns and ``_paths``).
 
     ``options`` go to the format's reader (``labels_csv``, ``metadata_csv``, ``load_data_csv``, ``platemap_csv``,
-    ``channel_map``...); one it does not take is refused, naming the ones it does.
+    ``channel_map``, ``index_csv``, ``channel_names``...); one it does not take is refused, naming the ones it does.
     """
-    get_layout(format)
+    if format not in FORMATS:
+        raise ValueError(f"unknown data format {format!r}; choose one of {list(FORMATS)}")
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FileNotFoundError(f"data folder not found: {data_dir}")
@@ -58,6 +61,8 @@ def load_field(paths: tuple[Path, ...], *, layout: ChannelLayout) -> np.ndarray:
     (HPA ``_red``, ``_green``...); Cell Painting files are taken in the order the index's
     ``FileName_Orig*`` columns gave them, whatever their names.
     """
+    if layout.format == IMAGES:
+        return load_images_field(paths, n_channels=layout.n_channels)
     if len(paths) == layout.n_channels:
         if layout.tagged_by == "file name":
             layout.check_order([_channel_of(p, layout) for p in paths], source=str(paths[0].parent))
@@ -83,6 +88,8 @@ def _channels_last(shape: tuple[int, ...], n_channels: int) -> bool:
 
 def field_size(paths: tuple[Path, ...], *, layout: ChannelLayout) -> tuple[int, int]:
     """``(height, width)`` of the field :func:`load_field` reads from ``paths``, from the first file's header alone."""
+    if layout.format == IMAGES:
+        return read_header(paths[0]).size
     shape = image_shape(paths[0])
     if len(paths) == 1 and _channels_last(shape, layout.n_channels):
         return shape[0], shape[1]
@@ -142,17 +149,27 @@ class FieldDataset(Dataset):
 
 
 def open_fields(
-    format: str, data_dir: str | Path, *, channels: tuple[str, ...] | list[str] | None = None, **options: object
+    format: str,
+    data_dir: str | Path,
+    *,
+    channels: tuple[str, ...] | list[str] | None = None,
+    index: pd.DataFrame | None = None,
+    **options: object,
 ) -> FieldDataset:
-    """Open the fields of view of a data set (``hpa-kaggle``, ``hpa-fov``, ``cellpainting`` or ``photographs``).
+    """Open the fields of view of a data set (``hpa-kaggle``, ``hpa-fov``, ``cellpainting``, ``photographs`` or
+    ``images``).
 
-    ``channels`` gives the order of the items' channels by name (each of the format's channels once; a model's
-    order); None keeps the format's order. ``options`` go to the format's index reader, e.g. ``platemap_csv``
-    or ``channel_map`` for Cell Painting (:func:`~celldino_utils.io.cellpainting.read_cellpainting`). The first
+    ``channels`` gives the order of the items' channels by name (each of the data's channels once; a model's
+    order); None keeps the data's order. ``index``: the data set's :func:`read_index`, if read already; else it is
+    read here with ``options``, e.g. ``platemap_csv`` for Cell Painting or ``index_csv`` for ``images``. The first
     field's files are decoded at once (:func:`_check_first_field`), so a file that cannot be read is named before
     any run starts.
     """
-    fields = FieldDataset(read_index(format, data_dir, **options), layout=get_layout(format), channels=channels)
+    if index is None:
+        index = read_index(format, data_dir, **options)
+    elif options:
+        raise ValueError(f"open_fields: options {sorted(options)} are the index reader's; give them to read_index")
+    fields = FieldDataset(index, layout=index_layout(format, index), channels=channels)
     _check_first_field(fields, source=f"{format} data set {data_dir}")
     return fields
 
@@ -171,6 +188,9 @@ def _check_first_field(fields: FieldDataset, *, source: str) -> None:
     if len(fields) == 0:
         return
     layout, paths = fields._read_layout, fields._paths[0]
+    if layout.format == IMAGES:
+        load_field(paths, layout=layout)
+        return
     for k, path in enumerate(paths):
         per_channel = len(paths) == layout.n_channels
         channel = f"channel {layout.channels[k]}" if per_channel else f"channels {', '.join(layout.channels)}"
@@ -259,7 +279,7 @@ def open_cells(
     nuclei: str = NUCLEI_CSV,
     **options: object,
 ) -> CellDataset:
-    """Open single cells: HPA from label masks ``mask_dir/{Id}{mask_suffix}``, Cell Painting from ``nuclei``.
+    """Open single cells: HPA, ``images`` from the masks ``mask_dir/{Id}{mask_suffix}``, Cell Painting from ``nuclei``.
 
     ``nuclei`` names the nucleus tables under ``data_dir``: ``nuclei.csv``, or the CellProfiler SQLite of each
     plate (a glob pattern, e.g. ``backend/*/*/*.sqlite``) or CytoTable Parquet, read by
@@ -280,8 +300,10 @@ def open_cells(
     mask_paths = [Path(data_dir) / mask_dir / f"{image_id}{mask_suffix}" for image_id in fields.metadata["Metadata_Id"]]
     tables = []
     for f, path in enumerate(mask_paths):
-        table = cell_centres(read_image(path))
-        tables.append(table.assign(field=f))
+        labels = read_image(path)
+        if labels.shape != fields.field_size(f):
+            raise ValueError(f"{path}: mask of shape {labels.shape}, but its field is {fields.field_size(f)} pixels")
+        tables.append(cell_centres(labels).assign(field=f))
     cells = pd.concat(tables, ignore_index=True)
     return CellDataset(fields, cells, crop_size=crop_size, mask_paths=mask_paths, field_px=field_px)
 

@@ -18,6 +18,9 @@ HPA_METADATA_CSV = "metadata.csv"
 MASK_DIR = "masks"
 CELL_MASK_SUFFIX = "_cells.png"
 NUCLEUS_MASK_SUFFIX = "_nuclei.png"
+#: The options of ``open_cells`` that say where a data set's cells are (masks or nucleus tables), beside those of
+#: its format's index reader.
+CELL_OPTIONS = ("mask_dir", "mask_suffix", "nuclei")
 #: One row per synthetic cell with its planted truth (not part of the real downloads).
 CELLS_CSV = "cells.csv"
 #: Cell Painting: CellProfiler's per-site image table and the per-nucleus object table.

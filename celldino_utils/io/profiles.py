@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from celldino_utils.io.h5ad import H5AD_SUFFIX, read_h5ad, write_h5ad
 from celldino_utils.io.provenance import PROVENANCE_ATTR, PROVENANCE_KEY, decode_provenance, encode_provenance
 
 METADATA_PREFIX = "Metadata_"
@@ -106,13 +107,18 @@ def check_profiles(profiles: pd.DataFrame, *, source: str, require: list[str] | 
 
 
 def write_profiles(profiles: pd.DataFrame, path: str | Path, *, provenance: Mapping[str, Any] | None = None) -> Path:
-    """Write a profile table to Parquet, metadata columns first.
+    """Write a profile table to Parquet, metadata columns first; to AnnData when ``path`` ends in ``.h5ad``.
 
     ``provenance`` (plain JSON values: the model, its weights file and SHA-256, the channels fed; see
-    :func:`celldino_utils.io.provenance.read_provenance`) goes into the file's footer, not its columns.
+    :func:`celldino_utils.io.provenance.read_provenance`) goes into the file's footer, not its columns (an
+    AnnData file: into ``uns``, the features into ``X``, the metadata into ``obs``; :mod:`celldino_utils.io.h5ad`).
     """
     path = Path(path)
     check_profiles(profiles, source=str(path))
+    if path.suffix == H5AD_SUFFIX:
+        features = feature_columns(profiles)
+        values = profiles[features].to_numpy()
+        return write_h5ad(profiles[metadata_columns(profiles)], values, path, names=features, provenance=provenance)
     path.parent.mkdir(parents=True, exist_ok=True)
     ordered = profiles[metadata_columns(profiles) + feature_columns(profiles)]
     table = pa.Table.from_pandas(ordered, preserve_index=False)
@@ -123,16 +129,21 @@ def write_profiles(profiles: pd.DataFrame, path: str | Path, *, provenance: Mapp
 
 
 def read_profiles(path: str | Path, *, require: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a profile table written by :func:`write_profiles` (or any table in the same schema).
+    """Read a profile table written by :func:`write_profiles` (or any table in the same schema): Parquet, or
+    AnnData (``.h5ad``: ``obs`` then ``X`` under the ``var_names``).
 
     Its provenance record, when the file has one, is in ``attrs["provenance"]`` of the table returned.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"profile file not found: {path}")
-    profiles = pd.read_parquet(path)
+    if path.suffix == H5AD_SUFFIX:
+        metadata, features, names, provenance = read_h5ad(path)
+        profiles = pd.concat([metadata, pd.DataFrame(features, columns=names)], axis=1)
+    else:
+        profiles = pd.read_parquet(path)
+        provenance = decode_provenance(pq.read_schema(path).metadata)
     check_profiles(profiles, source=str(path), require=require)
-    provenance = decode_provenance(pq.read_schema(path).metadata)
     if provenance:
         profiles.attrs[PROVENANCE_ATTR] = provenance
     return profiles

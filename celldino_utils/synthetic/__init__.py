@@ -12,6 +12,7 @@ from celldino_utils.synthetic.cellpainting import (
     planted_cellpainting_effects,
 )
 from celldino_utils.synthetic.hpa import HPASyntheticConfig, generate_hpa, hpa_preset
+from celldino_utils.synthetic.images import write_ome_tiff_plate
 from celldino_utils.synthetic.photographs import PhotographsConfig, generate_photographs, photographs_preset
 from celldino_utils.synthetic.profile import ensure_synthetic, generate_profile_data
 
@@ -28,4 +29,5 @@ __all__ = [
     "hpa_preset",
     "photographs_preset",
     "planted_cellpainting_effects",
+    "write_ome_tiff_plate",
 ]
