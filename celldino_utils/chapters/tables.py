@@ -361,7 +361,10 @@ def results_tables(table_files: Mapping[str, str], truth_files: Mapping[str, str
         for key, label in (("correction_cellpainting", "Cell Painting"), ("correction_hpa", "HPA"))
         if key in read
     }
-    truths = planted_truth_checks(
-        silhouettes=read.get("figure_C"), corrections=corrections, curve=read.get("compute_curve"), tables=tables
-    ) if read else planted_truth_checks()  # fmt: skip
+    truths = planted_truth_checks(  # the tables' margins count only where something was planted
+        silhouettes=read.get("figure_C"),
+        corrections=corrections,
+        curve=read.get("compute_curve"),
+        tables=tables if read else None,
+    )
     return Results(shown, claim_checks(tables), truths)
