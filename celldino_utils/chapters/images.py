@@ -47,7 +47,11 @@ def plate_channels(plate_dir: str | Path, *, read_options: dict[str, Any]) -> tu
 def channel_fit(plate_dir: str | Path, checkpoint: str | Path, *, read_options: dict[str, Any]) -> str:
     """Whether ``checkpoint``'s model takes the plate's channels: the order they are fed in, or the error that
     names what is missing or extra (nothing is embedded)."""
-    channels = plate_channels(plate_dir, read_options=read_options)
+    return _fit(plate_channels(plate_dir, read_options=read_options), checkpoint)
+
+
+def _fit(channels: tuple[str, ...], checkpoint: str | Path) -> str:
+    """:func:`channel_fit` on channel names already read."""
     try:
         fed = feed_order(resolve_checkpoint(checkpoint), channels)
     except ValueError as error:
@@ -156,13 +160,14 @@ def embed_own_plate(
     """
     plate = resolve_path(plate_dir)
     fields = write_example_plate(plate, fields_per_well=fields_per_well, cells_per_field=cells_per_field, seed=seed)
-    channels = f"channels, from the OME metadata: {', '.join(plate_channels(plate, read_options=read_options))}"
-    mapped = {**read_options, "channel_map": channel_map}
+    names = plate_channels(plate, read_options=read_options)  # the headers, read once
+    mapped = plate_channels(plate, read_options={**read_options, "channel_map": channel_map})
+    channels = f"channels, from the OME metadata: {', '.join(names)}"
     fits = "\n".join(
         [
-            f"bag of channels: {channel_fit(plate, boc_checkpoint, read_options=read_options)}",
-            f"HPA model: {channel_fit(plate, hpa_checkpoint, read_options=read_options)}",
-            f"HPA model, channels mapped: {channel_fit(plate, hpa_checkpoint, read_options=mapped)}",
+            f"bag of channels: {_fit(names, boc_checkpoint)}",
+            f"HPA model: {_fit(names, hpa_checkpoint)}",
+            f"HPA model, channels mapped: {_fit(mapped, hpa_checkpoint)}",
         ]
     )
     options = {"crop_size": cell_crop_size, "read_options": read_options, "seed": seed}
