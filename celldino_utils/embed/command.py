@@ -80,6 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for key, kind in (
         ("arch", str),
         ("patch-size", int),
+        ("depth", int),
         ("channel-mode", str),
         ("img-size", int),
         ("layerscale", float),
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     architecture = {
         "arch": args.arch,
         "patch_size": args.patch_size,
+        "depth": args.depth,
         "channel_mode": args.channel_mode,
         "img_size": args.img_size,
         "layerscale": args.layerscale,

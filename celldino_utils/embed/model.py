@@ -45,7 +45,8 @@ def resolve_checkpoint(checkpoint: str | Path) -> str | Path:
 def checkpoint_architecture(checkpoint: str | Path) -> dict[str, Any]:
     """The architecture of a released model's name, or the one our training recorded beside ``checkpoint``.
 
-    Returns ``arch``, ``patch_size``, ``channel_mode``, ``img_size``, ``layerscale``, ``in_chans``
+    Returns ``arch``, ``patch_size``, ``depth`` (None: the architecture's own), ``channel_mode``, ``img_size``,
+    ``layerscale``, ``in_chans``
     (the channels it was trained on), ``channels`` (their names in the model's input order; None when
     unknown) and ``field_px`` (the training scale: shorter side in pixels of the fields it was trained on;
     None when the release does not state it or the run predates its recording); {} for a file without our
@@ -63,6 +64,7 @@ def checkpoint_architecture(checkpoint: str | Path) -> dict[str, Any]:
         return {
             "arch": released.arch,
             "patch_size": released.patch_size,
+            "depth": None,
             "channel_mode": released.channel_mode,
             "img_size": released.img_size,
             "layerscale": 1.0,
@@ -82,6 +84,7 @@ def checkpoint_architecture(checkpoint: str | Path) -> dict[str, Any]:
     return {
         "arch": cfg.student.arch,
         "patch_size": int(cfg.student.patch_size),
+        "depth": OmegaConf.select(cfg, "student.depth", default=None),
         "channel_mode": cfg.student.channel_mode,
         "img_size": int(cfg.crops.global_crops_size),
         "layerscale": float(cfg.student.layerscale),
@@ -175,9 +178,9 @@ def load_embedding_model(
     weights
         The weights file of a released model (default: its default weights path); only with a released name.
     architecture
-        ``arch``, ``patch_size``, ``channel_mode``, ``img_size`` (and optionally ``layerscale``, ``channels``,
-        and ``field_px``, the training scale, which only passes to ``info``): override what our ``config.yaml``
-        beside the checkpoint says; required for a checkpoint without one. A released model takes its
+        ``arch``, ``patch_size``, ``channel_mode``, ``img_size`` (and optionally ``depth``, ``layerscale``,
+        ``channels``, and ``field_px``, the training scale, which only passes to ``info``): override what our
+        ``config.yaml`` beside the checkpoint says; required for a checkpoint without one. A released model takes its
         architecture from its name alone.
 
     Returns
@@ -216,6 +219,7 @@ def load_embedding_model(
             patch_size=info["patch_size"],
             channel_mode=info["channel_mode"],
             layerscale=info.get("layerscale"),
+            depth=info.get("depth"),
         )
     source = {"weights": None, "weights_sha256": None}
     if str(checkpoint) != RANDOM_INIT:

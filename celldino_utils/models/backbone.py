@@ -194,6 +194,7 @@ def build_backbone(
     channel_mode: str = "all",
     drop_path_rate: float = 0.0,
     layerscale: float | None = None,
+    depth: int | None = None,
 ) -> ViTBackbone:
     """Build a randomly initialised timm ViT backbone (never downloads weights).
 
@@ -214,6 +215,8 @@ def build_backbone(
         Stochastic depth rate of the last block (timm's linear rule: 0 at the first block).
     layerscale
         LayerScale init value (dinov2 ``layerscale``), or None/0 for no LayerScale.
+    depth
+        Transformer blocks; None for the architecture's own (12; ``vit_large`` 24).
 
     Returns
     -------
@@ -224,6 +227,8 @@ def build_backbone(
         raise ValueError(f"arch: unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
     if channel_mode not in CHANNEL_MODES:
         raise ValueError(f"channel_mode: unknown mode {channel_mode!r}; choose one of {list(CHANNEL_MODES)}")
+    if depth is not None and depth < 1:
+        raise ValueError(f"depth: must be at least 1 block, got {depth}")
     if in_chans < 1:
         raise ValueError(f"in_chans: must be at least 1, got {in_chans}")
     if patch_size < 1 or img_size % patch_size != 0:
@@ -238,5 +243,6 @@ def build_backbone(
         drop_path_rate=drop_path_rate,
         init_values=layerscale or None,
         dynamic_img_size=True,
+        **({} if depth is None else {"depth": depth}),
     )
     return BagOfChannels(vit) if channel_mode == "boc" else ViTBackbone(vit)

@@ -244,6 +244,7 @@ def _build_network(cfg: DictConfig, *, in_chans: int, drop_path_rate: float, hea
         channel_mode=cfg.student.channel_mode,
         drop_path_rate=drop_path_rate,
         layerscale=cfg.student.layerscale,
+        depth=cfg.student.get("depth"),
     )
     sections = {"dino_head": cfg.dino, "ibot_head": cfg.ibot}
     return nn.ModuleDict(

@@ -8,7 +8,7 @@ import torch
 import yaml
 
 from celldino_utils.augment import resize_shorter_side, self_normalize
-from celldino_utils.embed import checkpoint_architecture, embed_data, load_embedding_model
+from celldino_utils.embed import checkpoint_architecture, embed_data, load_embedding_model, random_init_twin
 from celldino_utils.io import CELLPAINTING, HPA_KAGGLE, open_fields, read_profiles
 from celldino_utils.models import TokenFeatures, build_backbone
 from celldino_utils.synthetic import ensure_synthetic
@@ -22,11 +22,16 @@ def tiny_hpa(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return ensure_synthetic("hpa", tmp_path_factory.mktemp("hpa") / "hpa", {"preset": "tiny"})
 
 
-def our_checkpoint(folder: Path, *, in_chans: int, channel_mode: str = "all", field_px: int | None = None) -> Path:
-    """A checkpoint as our training writes it: a backbone state dict (ViT-Tiny/16 at 32 px) with config.yaml
-    beside it, recording the training scale ``data.field_px`` when given (runs before it was recorded: not)."""
+def our_checkpoint(
+    folder: Path, *, in_chans: int, channel_mode: str = "all", field_px: int | None = None, depth: int | None = None
+) -> Path:
+    """A checkpoint as our training writes it: a backbone state dict (ViT-Tiny/16 at 32 px, ``depth`` blocks) with
+    config.yaml beside it, recording the training scale ``data.field_px`` when given (runs before it was recorded:
+    not), and ``student.depth`` when given (runs before the key existed: not)."""
     folder.mkdir(parents=True, exist_ok=True)
-    model = build_backbone("vit_tiny", in_chans=in_chans, img_size=32, patch_size=16, channel_mode=channel_mode)
+    model = build_backbone(
+        "vit_tiny", in_chans=in_chans, img_size=32, patch_size=16, channel_mode=channel_mode, depth=depth
+    )
     torch.save({f"vit.{k}": v for k, v in model.vit.state_dict().items()}, folder / "teacher_backbone.pth")
     config = {
         "student": {
@@ -38,6 +43,8 @@ def our_checkpoint(folder: Path, *, in_chans: int, channel_mode: str = "all", fi
         },
         "crops": {"global_crops_size": 32},
     }
+    if depth is not None:
+        config["student"]["depth"] = depth
     if field_px is not None:
         config["data"] = {"format": "hpa-kaggle", "field_px": field_px}
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
@@ -72,6 +79,17 @@ def test_our_checkpoint_loads_with_its_recorded_architecture(tmp_path: Path) -> 
     model, info = load_embedding_model(path, data_channels=HPA)
     assert info["arch"] == "vit_tiny" and info["img_size"] == 32
     assert model(torch.rand(2, 4, 32, 32)).shape == (2, 192)
+
+
+def test_a_shallower_vit_is_rebuilt_with_its_recorded_depth(tmp_path: Path) -> None:
+    path = our_checkpoint(tmp_path / "run", in_chans=4, depth=4)
+    model, info = load_embedding_model(path, data_channels=HPA)
+    assert info["depth"] == 4 and len(model.vit.blocks) == 4  # strict loading: a 12-block ViT would not take it
+    twin, _ = load_embedding_model("random", data_channels=HPA, **random_init_twin(path))
+    assert len(twin.vit.blocks) == 4
+    assert (
+        len(load_embedding_model(our_checkpoint(tmp_path / "old", in_chans=4), data_channels=HPA)[0].vit.blocks) == 12
+    )
 
 
 def test_the_training_scale_is_read_where_our_training_recorded_it(tmp_path: Path) -> None:

@@ -61,9 +61,15 @@ def test_wrong_channel_count_is_an_error_naming_the_shape() -> None:
         ({"img_size": 30}, "img_size"),
         ({"channel_mode": "some"}, "channel_mode"),
         ({"in_chans": 0}, "in_chans"),
+        ({"depth": 0}, "depth"),
     ],
 )
 def test_bad_configuration_names_the_key(kwargs: dict, key: str) -> None:
     options = {"arch": "vit_tiny", "in_chans": 4, "img_size": 32, "patch_size": 16} | kwargs
     with pytest.raises(ValueError, match=key):
         build_backbone(options.pop("arch"), **options)
+
+
+def test_depth_sets_the_number_of_blocks() -> None:
+    assert len(build_backbone("vit_tiny", in_chans=3, img_size=32, patch_size=16, depth=4).vit.blocks) == 4
+    assert len(build_backbone("vit_tiny", in_chans=3, img_size=32, patch_size=16).vit.blocks) == 12
