@@ -119,6 +119,7 @@ def localisation_table(
     dataset: str,
     profile: str,
     out_dir: str,
+    parallel_runs: int = 1,
 ) -> SupplementTable:
     """Table A or B: the SubCell protocol (MLP probe on frozen single-cell embeddings) on every feature set.
 
@@ -136,6 +137,8 @@ def localisation_table(
         One probe per seed, each stopped early on validation macro AP.
     method_map, dataset, profile, out_dir
         Run method -> published method; what the table records; the folder of ``table_<name>.csv``.
+    parallel_runs
+        Probes run side by side in as many processes sharing the CPU cores; 1: in turn in the kernel.
     """
     inputs = {**cells_inputs, **external_inputs}
     cells, left_out = read_localisation_cells(
@@ -157,6 +160,7 @@ def localisation_table(
         split_col="Metadata_split" if splits_csv else None,
         max_epochs=max_epochs,
         patience=patience,
+        processes=parallel_runs,
     )
     report.append(f"{len(classes)} classes: {', '.join(classes)}")
     features = inputs_text(inputs, resolve=resolve_path)  # each embedding with its model, weights hash, channels
@@ -207,6 +211,7 @@ def fields_table(
     out_dir: str,
     crop_scale: Sequence[float],
     torch_threads: int = 0,
+    parallel_runs: int = 1,
     **finetune_options: Any,
 ) -> SupplementTable:
     """Table C: linear probes on frozen field embeddings and, with ``finetune``, whole networks fine-tuned.
@@ -226,6 +231,8 @@ def fields_table(
         The fine-tuning crops' area, as a (min, max) fraction of a field.
     torch_threads
         Threads of torch's CPU operations; 0 keeps torch's default.
+    parallel_runs
+        Fine-tunes run side by side in as many processes sharing the CPU cores; 1: in turn in the kernel.
     finetune_options
         :func:`celldino_utils.evaluate.protocols.finetune_run_values` options (``epochs``, ``lr_backbone``,
         ``crop_size``, ``resize_size``, ``validate_last``).
@@ -239,7 +246,13 @@ def fields_table(
     notes = dict(method_notes)
     if finetune:
         data = {"hpa_data": hpa_data, "hpa_format": hpa_format, "hpa_read_options": hpa_read_options}
-        protocol = {"seed": seeds[0], "group_col": split_group_col, "crop_scale": tuple(crop_scale), **finetune_options}
+        protocol = {
+            "seed": seeds[0],
+            "group_col": split_group_col,
+            "crop_scale": tuple(crop_scale),
+            "processes": parallel_runs,
+            **finetune_options,
+        }
         tuned = _fine_tuned(finetune_checkpoints, **data, **protocol)
     else:
         tuned, notes = frozen.iloc[:0], untuned_notes(method_notes, list(finetune_checkpoints))

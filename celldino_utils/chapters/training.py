@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from torch.utils.data import Dataset
 
 from celldino_utils.chapters.shown import shown_figure
 from celldino_utils.config import resolve_path
+from celldino_utils.config.workers import worker_pool
 from celldino_utils.embed.model import resolve_checkpoint
 from celldino_utils.io.datasets import open_images
 from celldino_utils.models import get_released_model, load_released_model
@@ -197,6 +199,7 @@ def _train_all(
     out_dir: str,
     figures_dir: str,
     seed: int,
+    processes: int,
 ) -> TrainedModels:
     """:func:`train_models` with its parameters grouped by run.
 
@@ -213,29 +216,35 @@ def _train_all(
         :func:`training_crops_figure`'s ``query``, ``label_col`` and ``n_rows``.
     out_dir, figures_dir
         One folder per run under ``out_dir``; the figures' folder.
+    processes
+        Runs trained side by side (:func:`celldino_utils.config.workers.worker_pool`); 1 trains them in turn here.
     """
     shared, root = shared_overrides(options, seed=seed), resolve_path(out_dir)
 
-    def run(config: Mapping[str, Any], folder: str, extra: Sequence[str] = (), taken: str = "") -> ModelRun:
-        spec = {"data": config["data"], "format": config["format"], "epochs": config["epochs"]}
-        overrides = run_overrides([*shared, *extra], **spec, out_dir=f"{root}/{folder}")
-        return train_or_take(resolve_path(config["config"]), overrides, pretrained=taken)
-
-    runs = {"HPA": run(hpa, "hpa", taken=pretrained.get("hpa", ""))}
-    runs["Cell Painting"] = run(cellpainting, "cellpainting", taken=pretrained.get("cellpainting", ""))
-    figure = training_crops_figure(runs["Cell Painting"], **crops, seed=seed, figures_dir=figures_dir)
     train_natural, with_plus = plus_plan(plus_epochs, plus_init, pretrained)
-    natural, plus = plus_init, []
-    if train_natural:
-        runs["Photographs (natural images)"] = run(photographs, "photographs")
-        natural = runs["Photographs (natural images)"].checkpoint
-        plus.append(runs["Photographs (natural images)"].overview())
-    if with_plus:
-        start = [f"student.init={natural}"] if natural else []
-        plus_config = {**hpa, "epochs": plus_epochs}
-        runs["HPA, Cell-DINO+"] = run(plus_config, "hpa_plus", start, taken=pretrained.get("hpa_plus", ""))
-        plus.append(runs["HPA, Cell-DINO+"].overview())
-    else:
+    with worker_pool(processes) as pool:
+
+        def run(config: Mapping[str, Any], folder: str, extra: Sequence[str] = (), taken: str = "") -> Future:
+            spec = {"data": config["data"], "format": config["format"], "epochs": config["epochs"]}
+            overrides = run_overrides([*shared, *extra], **spec, out_dir=f"{root}/{folder}")
+            return pool.submit(train_or_take, resolve_path(config["config"]), overrides, pretrained=taken)
+
+        # the longest run first: the others follow one another in the second process
+        started = {"Cell Painting": run(cellpainting, "cellpainting", taken=pretrained.get("cellpainting", ""))}
+        started["HPA"] = run(hpa, "hpa", taken=pretrained.get("hpa", ""))
+        natural = plus_init
+        if train_natural:
+            started["Photographs (natural images)"] = run(photographs, "photographs")
+            natural = started["Photographs (natural images)"].result().checkpoint
+        if with_plus:
+            start = [f"student.init={natural}"] if natural else []
+            plus_config = {**hpa, "epochs": plus_epochs}
+            started["HPA, Cell-DINO+"] = run(plus_config, "hpa_plus", start, taken=pretrained.get("hpa_plus", ""))
+        order = ["HPA", "Cell Painting", "Photographs (natural images)", "HPA, Cell-DINO+"]
+        runs = {name: started[name].result() for name in order if name in started}
+    figure = training_crops_figure(runs["Cell Painting"], **crops, seed=seed, figures_dir=figures_dir)
+    plus = [runs[name].overview() for name in order[2:] if name in runs]
+    if not with_plus:
         plus.append(Markdown("No Cell-DINO+ in this profile (`plus_epochs = 0`)."))
     logged = {name: model.log for name, model in runs.items() if model.log is not None}
     losses: Figure | Markdown = Markdown("Every model of this profile was taken as released: no training log.")
@@ -267,6 +276,7 @@ def train_models(
     out_dir: str,
     figures_dir: str,
     seed: int,
+    parallel_runs: int,
     **options: Any,
 ) -> TrainedModels:
     """The training chapter: the HPA and Cell Painting models, Cell-DINO+ and its natural-image start, the figures.
@@ -282,6 +292,9 @@ def train_models(
         The Cell Painting images shown as training sees them (:func:`training_crops_figure`).
     out_dir, figures_dir, seed
         One folder per run under ``out_dir``; the figures' folder; the training seed.
+    parallel_runs
+        Runs trained side by side in as many processes, sharing the CPU cores; 1 trains them in turn in the kernel
+        (a GPU). On 2 cores, 2 processes of one thread each finish two runs in about the time of one.
     options
         The notebook's shared options, each None to keep the configs' value: ``arch``, ``patch_size``,
         ``channel_mode``, ``init``, ``img_size`` (local crops are half of it), ``local_crops_number``,
@@ -323,4 +336,5 @@ def train_models(
         out_dir=out_dir,
         figures_dir=figures_dir,
         seed=seed,
+        processes=parallel_runs,
     )

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from celldino_utils.config.workers import worker_pool
 from celldino_utils.evaluate.finetune import finetune_f1
 from celldino_utils.evaluate.linear_probe import linear_probe_f1
 from celldino_utils.evaluate.mlp_probe import evaluate_localisation_map
@@ -102,28 +103,39 @@ def localisation_run_values(
     seeds: tuple[int, ...] = (0, 1, 2),
     label_col: str = "Metadata_Target",
     names_sep: str | None = None,
+    processes: int = 1,
     **probe_options: Any,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Tables A and B: single-cell and FoV mAP of the SubCell MLP probe, one run per seed.
 
     ``groups``, ``label_col`` and ``names_sep`` say which classes are scored (:func:`regroup_labels`);
     ``probe_options`` go to :func:`celldino_utils.evaluate.mlp_probe.evaluate_localisation_map` (with
-    ``split_col``, every seed uses that fixed split and only the probe's seed changes).
+    ``split_col``, every seed uses that fixed split and only the probe's seed changes). The probes run side by
+    side in ``processes`` worker processes (:func:`celldino_utils.config.workers.worker_pool`).
 
     Returns the run values (columns ``Single Cell (MAP)`` and ``FOV (MAP)``, mean and std over
     seeds) and the class names evaluated.
     """
-    rows, classes = [], []
-    for method, cells in cells_by_method.items():
-        relabelled, classes = regroup_labels(cells, groups=groups, label_col=label_col, names_sep=names_sep)
-        runs = [
-            evaluate_localisation_map(
-                relabelled, n_classes=len(classes), seed=seed, label_col=label_col, **probe_options
-            )
-            for seed in seeds
-        ]
-        rows.append(_summary(method, "Single Cell (MAP)", [r["single_cell_map"] for r in runs]))
-        rows.append(_summary(method, "FOV (MAP)", [r["fov_map"] for r in runs]))
+    started, classes = {}, []
+    with worker_pool(processes) as pool:
+        for method, cells in cells_by_method.items():
+            relabelled, classes = regroup_labels(cells, groups=groups, label_col=label_col, names_sep=names_sep)
+            started[method] = [
+                pool.submit(
+                    evaluate_localisation_map,
+                    relabelled,
+                    n_classes=len(classes),
+                    seed=seed,
+                    label_col=label_col,
+                    **probe_options,
+                )  # fmt: skip
+                for seed in seeds
+            ]
+        rows = []
+        for method, futures in started.items():
+            runs = [future.result() for future in futures]
+            rows.append(_summary(method, "Single Cell (MAP)", [r["single_cell_map"] for r in runs]))
+            rows.append(_summary(method, "FOV (MAP)", [r["fov_map"] for r in runs]))
     return pd.DataFrame(rows), classes
 
 
@@ -163,28 +175,33 @@ def finetune_run_values(
     seed: int = 0,
     group_col: str = "Metadata_antibody",
     epochs: int | Mapping[str, int] = 6,
+    processes: int = 1,
     **finetune_options: Any,
 ) -> pd.DataFrame:
     """Table C, fine-tuned rows: test macro F1 x 100 of each backbone fine-tuned on each task (one split).
 
     ``fields`` is a field dataset with ``.metadata``; splits are grouped by ``group_col`` as for the
     frozen rows. ``epochs`` is one count for both tasks or one per task (the keys of :data:`TABLE_C_TASKS`):
-    the cell lines are learnt in far fewer epochs than the localisation. The backbones are not modified.
+    the cell lines are learnt in far fewer epochs than the localisation. The fine-tunes run side by side in
+    ``processes`` worker processes (:func:`celldino_utils.config.workers.worker_pool`), the longest first. The
+    backbones are not modified.
     """
     per_task = dict(epochs) if isinstance(epochs, Mapping) else dict.fromkeys(TABLE_C_TASKS, epochs)
     if set(per_task) != set(TABLE_C_TASKS):
         raise ValueError(f"epochs: give one count per task {list(TABLE_C_TASKS)}, got {sorted(per_task)}")
-    rows = []
     meta = fields.metadata
-    for method, backbone in backbones.items():
-        for column, (label_col, multilabel) in TABLE_C_TASKS.items():
+    runs = [(method, column) for method in backbones for column in TABLE_C_TASKS]
+    with worker_pool(processes) as pool:
+        started = {}
+        for method, column in sorted(runs, key=lambda run: -per_task[run[1]]):
+            label_col, multilabel = TABLE_C_TASKS[column]
             sep = " " if multilabel else None
             split = grouped_split(meta, group_col=group_col, seed=seed, label_col=label_col, label_sep=sep)
-            result = finetune_f1(
-                backbone, fields, label_col=label_col, multilabel=multilabel, split=split, seed=seed,
-                epochs=per_task[column], **finetune_options,
+            started[method, column] = pool.submit(
+                finetune_f1, backbones[method], fields, label_col=label_col, multilabel=multilabel, split=split,
+                seed=seed, epochs=per_task[column], **finetune_options,
             )  # fmt: skip
-            rows.append(_summary(method, column, [100 * result["f1"]]))
+        rows = [_summary(method, column, [100 * started[method, column].result()["f1"]]) for method, column in runs]
     return pd.DataFrame(rows)
 
 
