@@ -99,8 +99,30 @@ def draw_figure_b(
     return DrawnFigure(figure, "\n".join(lines))
 
 
+def figure_c_profiles(paths: Sequence[str], *, cp_wells_query: str) -> list[pd.DataFrame]:
+    """Figure C's four profile tables from ``paths`` (its order), the wells of panel D only those of ``cp_wells_query``.
+
+    Raises
+    ------
+    ValueError
+        Naming the query and the wells file, when it selects no well.
+    """
+    profiles = [read_profiles(resolve_path(path)) for path in paths]
+    if cp_wells_query:
+        wells = profiles[3].query(cp_wells_query)
+        if wells.empty:
+            raise ValueError(f"cp_wells_query: {cp_wells_query!r} selects no well of {paths[3]}")
+        profiles[3] = wells
+    return profiles
+
+
 def compared_silhouettes(
-    own: pd.DataFrame, compare_inputs: Mapping[str, Sequence[str]], *, inputs: Sequence[str], cp_batch_col: str
+    own: pd.DataFrame,
+    compare_inputs: Mapping[str, Sequence[str]],
+    *,
+    inputs: Sequence[str],
+    cp_batch_col: str,
+    cp_wells_query: str,
 ) -> pd.DataFrame:
     """Figure C's silhouettes of Cell-DINO (``own``, read from ``inputs``) beside those of other feature sets.
 
@@ -110,22 +132,26 @@ def compared_silhouettes(
         :func:`celldino_utils.plot.figure_c_silhouettes` of the figure's four profile files ``inputs``.
     compare_inputs
         Feature set -> its four files, in the figure's order (fields before and after Harmony, cells, wells).
+    cp_wells_query
+        The wells of panel D (:func:`figure_c_profiles`); ``""``: all.
 
     Returns
     -------
     pandas.DataFrame
-        One row per feature set and panel, with ``features``, the files each came from, ``cp_batch_col`` and
-        ``paper`` (the supplement prints no silhouettes): the long form written to ``figure_C_silhouettes.csv``.
+        One row per feature set and panel, with ``features``, the files each came from, ``cp_batch_col``,
+        ``cp_wells_query`` and ``paper`` (the supplement prints no silhouettes): the long form written to
+        ``figure_C_silhouettes.csv``.
     """
     compared = {"Cell-DINO": own}
     for name, paths in compare_inputs.items():
-        tables = [read_profiles(resolve_path(path)) for path in paths]
+        tables = figure_c_profiles(paths, cp_wells_query=cp_wells_query)
         compared[name] = figure_c_silhouettes(tables, cp_batch_col=cp_batch_col)
     silhouettes = pd.concat(compared, names=["features", None]).reset_index(level="features")
     sources = {"Cell-DINO": inputs, **compare_inputs}
     provenance = {
         "files": silhouettes["features"].map(lambda name: " ".join(sources[name])),
         "cp_batch_col": cp_batch_col,
+        "cp_wells_query": cp_wells_query or "all wells",
     }
     provenance["paper"] = "none: the supplement's Figure C prints no silhouettes"
     return silhouettes.assign(**provenance)
@@ -139,6 +165,7 @@ def draw_figure_c(
     *,
     compare_inputs: Mapping[str, Sequence[str]],
     cp_batch_col: str,
+    cp_wells_query: str,
     umap_cache_dir: str,
     n_neighbors: int,
     min_dist: float,
@@ -149,15 +176,18 @@ def draw_figure_c(
 
     The four panels print their silhouettes; ``table`` sets them beside those of the feature sets of
     ``compare_inputs`` (:func:`compared_silhouettes`), written to ``figure_C_silhouettes.csv`` in long form.
+    Panel D draws and scores the wells that ``cp_wells_query`` selects (``""``: all).
     """
     inputs = [hpa_before_input, hpa_after_input, cp_cells_input, cp_wells_input]
-    profiles = [read_profiles(resolve_path(path)) for path in inputs]
+    profiles = figure_c_profiles(inputs, cp_wells_query=cp_wells_query)
     options = _umap_options(umap_cache_dir, n_neighbors, min_dist, seed)
     coords = [umap_embedding(p, **options) for p in profiles]
     own = figure_c_silhouettes(profiles, cp_batch_col=cp_batch_col)  # computed once: printed on the panels, tabled
     drawn = figure_c(*coords, profiles=profiles, cp_batch_col=cp_batch_col, silhouettes=own)
     figure = shown_figure(drawn, out_dir, "figure_C")
-    silhouettes = compared_silhouettes(own, compare_inputs, inputs=inputs, cp_batch_col=cp_batch_col)
+    silhouettes = compared_silhouettes(
+        own, compare_inputs, inputs=inputs, cp_batch_col=cp_batch_col, cp_wells_query=cp_wells_query
+    )
     write_table(silhouettes, resolve_path(out_dir) / "figure_C_silhouettes.csv")
     table = silhouettes.pivot_table(
         index=["panel", "coloured_by"], columns="features", values="silhouette", sort=False

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from celldino_utils.chapters.figures import example_cells
+from celldino_utils.chapters.figures import example_cells, figure_c_profiles
+from celldino_utils.io.profiles import write_profiles
 
 LINE = pd.DataFrame(
     {
@@ -26,3 +27,30 @@ def test_named_examples_are_the_cells_of_each_protein_by_kind() -> None:
 def test_an_example_without_cells_names_itself_and_the_data() -> None:
     with pytest.raises(ValueError, match=r"no cell of \['HPA9 \(spatial\)'\] in the U2OS cells"):
         example_cells(LINE, pd.DataFrame(), {"spatial": "HPA9"}, **OPTIONS, source="the U2OS cells")
+
+
+def _wells(path, n: int = 8) -> str:
+    wells = pd.DataFrame(
+        {
+            "Metadata_pert_type": ["control", "trt"] * (n // 2),
+            "Metadata_dose_recode": [0, 6] * (n // 2),
+            "Metadata_moa": ["control", "a"] * (n // 2),
+            "emb_0000": range(n),
+            "emb_0001": range(n),
+        }
+    )
+    write_profiles(wells, path)
+    return str(path)
+
+
+def test_figure_c_selects_only_the_wells_of_panel_d(tmp_path) -> None:
+    paths = [_wells(tmp_path / f"{i}.parquet") for i in range(4)]
+    profiles = figure_c_profiles(paths, cp_wells_query="Metadata_pert_type != 'control'")
+    assert [len(table) for table in profiles] == [8, 8, 8, 4]
+    assert [len(table) for table in figure_c_profiles(paths, cp_wells_query="")] == [8, 8, 8, 8]
+
+
+def test_a_query_that_selects_no_well_names_itself_and_the_file(tmp_path) -> None:
+    paths = [_wells(tmp_path / f"{i}.parquet") for i in range(4)]
+    with pytest.raises(ValueError, match=r"cp_wells_query: .*dose_recode == 3.*/3\.parquet"):
+        figure_c_profiles(paths, cp_wells_query="Metadata_dose_recode == 3")
