@@ -35,13 +35,15 @@ def _run(args: argparse.Namespace) -> int:
         force=force,
         progress=lambda line: print(line, flush=True),
         strict=args.strict,
+        jobs=args.jobs,
     )
     entries = manifest["notebooks"].values()
     statuses = [entry["status"] for entry in entries if "earlier_run" not in entry]  # this run's notebooks
     counts = ", ".join(f"{statuses.count(s)} {s}" for s in ("ran", "up to date") if s in statuses)
     if len(statuses) < len(entries):
         counts += f" ({len(entries) - len(statuses)} not considered: the manifest keeps their earlier entries)"
-    print(f"{counts}; {manifest['total_wall_time_s']:.1f} s; manifest written to the profile's figures folder")
+    took = f"{manifest['total_wall_time_s']:.1f} s of notebooks in {manifest['elapsed_s']:.1f} s"
+    print(f"{counts}; {took}; manifest written to the profile's figures folder")
     return 0
 
 
@@ -99,6 +101,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         help="also fail a notebook that writes, or opens for reading, an undeclared file under the profile's paths",
+    )
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="notebooks run at once where their declarations allow (default: the profile's parallel_notebooks, or 1)",
     )
     run.set_defaults(func=_run)
     data = sub.add_parser("data", help="generate the synthetic data sets of a profile (skipped when up to date)")

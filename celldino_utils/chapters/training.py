@@ -229,13 +229,13 @@ def _train_all(
             overrides = run_overrides([*shared, *extra], **spec, out_dir=f"{root}/{folder}")
             return pool.submit(train_or_take, resolve_path(config["config"]), overrides, pretrained=taken)
 
-        # the longest run first: the others follow one another in the second process
-        started = {"Cell Painting": run(cellpainting, "cellpainting", taken=pretrained.get("cellpainting", ""))}
-        started["HPA"] = run(hpa, "hpa", taken=pretrained.get("hpa", ""))
-        natural = plus_init
+        # first the run Cell-DINO+ waits for, then the others: Cell-DINO+ follows whichever process frees first
+        started = {}
         if train_natural:
             started["Photographs (natural images)"] = run(photographs, "photographs")
-            natural = started["Photographs (natural images)"].result().checkpoint
+        started["HPA"] = run(hpa, "hpa", taken=pretrained.get("hpa", ""))
+        started["Cell Painting"] = run(cellpainting, "cellpainting", taken=pretrained.get("cellpainting", ""))
+        natural = started["Photographs (natural images)"].result().checkpoint if train_natural else plus_init
         if with_plus:
             start = [f"student.init={natural}"] if natural else []
             plus_config = {**hpa, "epochs": plus_epochs}

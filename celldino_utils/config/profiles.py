@@ -41,7 +41,17 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-PROFILE_KEYS = ("name", "description", "seed", "paths", "models", "synthetic", "notebooks", "sources")
+PROFILE_KEYS = (
+    "name",
+    "description",
+    "seed",
+    "parallel_notebooks",
+    "paths",
+    "models",
+    "synthetic",
+    "notebooks",
+    "sources",
+)
 #: A profile may name another as its ``base``: its own keys are merged onto the base's, which holds the rest.
 BASE_KEY = "base"
 #: Environment variables the profiles read their folders from; set but empty they would put data at ``/``.
@@ -65,7 +75,8 @@ def load_profile(name: str, *, root: str | Path) -> dict[str, Any]:
     ------
     ValueError
         If the profile is unknown, holds keys other than ``PROFILE_KEYS`` or a ``notebooks`` or ``sources``
-        section that is not a mapping, or a variable of ``PATH_VARIABLES`` is set but empty.
+        section that is not a mapping, a ``parallel_notebooks`` that is not a whole number from 1, or a variable of
+        ``PATH_VARIABLES`` is set but empty.
     """
     path = profiles_dir(root) / f"{name}.yaml"
     empty = [variable for variable in PATH_VARIABLES if variable in os.environ and not os.environ[variable].strip()]
@@ -77,6 +88,9 @@ def load_profile(name: str, *, root: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path}: unknown key(s) {unknown}; allowed: {list(PROFILE_KEYS)}")
     if not isinstance(profile.get("notebooks"), dict):
         raise ValueError(f"{path}: 'notebooks' must map notebook names to their parameters")
+    jobs = profile.get("parallel_notebooks", 1)
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ValueError(f"{path}: parallel_notebooks must be a whole number from 1, got {jobs!r}")
     if not isinstance(profile.get("sources") or {}, dict):
         raise ValueError(f"{path}: 'sources' must map input names to their path or model, what and source")
     return profile

@@ -76,6 +76,16 @@ class Location:
         """Whether a notebook reading ``path`` (absolute) may read something written here."""
         return self.holds(path) or self.path.is_relative_to(path)
 
+    def meets(self, other: Location) -> bool:
+        """Whether a file could lie in both locations: nested paths whose patterns do not keep them apart.
+
+        Two patterns in the same folder keep their files apart when neither matches the other as a name
+        (``table_A.*`` and ``figure_C*``); anything less certain counts as meeting.
+        """
+        if self.path == other.path and self.pattern and other.pattern:
+            return fnmatch.fnmatch(self.pattern, other.pattern) or fnmatch.fnmatch(other.pattern, self.pattern)
+        return self.path.is_relative_to(other.path) or other.path.is_relative_to(self.path)
+
 
 @dataclass(frozen=True)
 class Access:
@@ -88,6 +98,16 @@ class Access:
     def writes_file(self, file: Path) -> bool:
         """Whether ``file`` (absolute) lies in one of the declared write locations."""
         return any(location.holds(file) for location in self.writes)
+
+    def must_follow(self, earlier: Access) -> bool:
+        """Whether this notebook must wait for ``earlier`` (before it in the series) to finish: it reads what
+        ``earlier`` writes, writes what ``earlier`` reads, or writes where ``earlier`` writes. Otherwise the two may
+        run side by side."""
+        return (
+            any(w.overlaps(r) for w in earlier.writes for r in self.reads)
+            or any(w.overlaps(r) for w in self.writes for r in earlier.reads)
+            or any(w.meets(v) for w in self.writes for v in earlier.writes)
+        )
 
 
 def resolve_key(key: str, root: str | Path) -> Path:

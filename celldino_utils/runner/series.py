@@ -13,7 +13,9 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,12 +79,13 @@ def _data_checksums(profile: dict[str, Any], root: Path, earlier: Mapping[str, A
     return sums
 
 
-def _kernel_config(start_lines: list[str]) -> Config:
+def _kernel_config(start_lines: list[str], name: str) -> Config:
     """Kernels talk to the runner over local IPC sockets in the temporary folder, not over TCP ports (which
-    ipykernel warns about on every start, and which any local user could reach); they run ``start_lines`` first."""
+    ipykernel warns about on every start, and which any local user could reach), one set per notebook ``name`` (two
+    may run at once); they run ``start_lines`` first."""
     config = Config()
     config.KernelManager.transport = "ipc"
-    config.KernelManager.ip = str(Path(tempfile.gettempdir()) / f"celldino-kernel-{os.getpid()}")
+    config.KernelManager.ip = str(Path(tempfile.gettempdir()) / f"celldino-kernel-{os.getpid()}-{name}")
     config.NotebookClient.extra_arguments = [f"--IPKernelApp.exec_lines={line}" for line in start_lines]
     return config
 
@@ -96,7 +99,7 @@ def _execute(notebook: Path, params: dict[str, Any], *, root: Path, out: Path, s
             kernel_name="python3",
             cwd=str(root),
             progress_bar=False,
-            config=_kernel_config(start_lines),
+            config=_kernel_config(start_lines, notebook.stem),
         )
     except PapermillExecutionError as err:
         raise NotebookFailed(
@@ -191,6 +194,15 @@ class _Run:
         reason = "forced" if notebook.stem in self.forced else stale_reason(previous, current, root=self.root)
         return current, reason
 
+    def _theirs(self, written: Mapping[str, str], beside: Collection[str]) -> dict[str, str]:
+        """``written`` less the files that notebooks run beside this one declare writing (theirs, not its)."""
+        others = [self.series.accesses[stem] for stem in beside]
+        return {
+            key: stamp
+            for key, stamp in written.items()
+            if not any(other.writes_file(resolve_key(key, self.root)) for other in others)
+        }
+
     def _undeclared(self, access: Access, written: Mapping[str, str], out: Path) -> list[str]:
         """The files of ``written`` (by path key) outside the declared write locations and the executed copy."""
         files = [resolve_key(key, self.root) for key in written]
@@ -203,13 +215,16 @@ class _Run:
         declared = [*access.reads, *(w.path for w in access.writes)]
         return [path_key(f, self.root) for f in reads if not any(f.is_relative_to(place) for place in declared)]
 
-    def execute(self, notebook: Path, entry: dict[str, Any], current: dict[str, Any]) -> None:
+    def execute(
+        self, notebook: Path, entry: dict[str, Any], current: dict[str, Any], beside: Collection[str] = ()
+    ) -> None:
         """Execute a notebook, filling its entry: wall time and status, then on success what it read and wrote.
 
         ``outputs`` are the files created or modified in its declared write locations while it ran, and its executed
         copy. Raises :class:`UndeclaredWrite` if it changed a file elsewhere (under what it reads, or under
         :attr:`watched`), and in a strict run :class:`UndeclaredRead` if its code opened an undeclared file under
-        :attr:`watched`.
+        :attr:`watched`. ``beside`` names the notebooks that ran at the same time, read when it ends: the files they
+        declare writing are theirs.
         """
         params, out = entry["parameters"], self.executed_dir / notebook.name
         access = self.series.accesses[notebook.stem]
@@ -227,7 +242,7 @@ class _Run:
             finally:
                 entry["wall_time_s"] = round(time.perf_counter() - start, 2)
             unread = self._undeclared_reads(access, log)
-        written = written_outputs(before, snapshot(watched, self.ignore), self.root)
+        written = self._theirs(written_outputs(before, snapshot(watched, self.ignore), self.root), beside)
         undeclared = self._undeclared(access, written, out)
         for problem, files, did, does in (
             (UndeclaredWrite, undeclared, "wrote", "writes"),
@@ -249,29 +264,80 @@ def _up_to_date(previous: Mapping[str, Any], params: dict[str, Any]) -> dict[str
     return {"status": "up to date", "parameters": params, **{key: previous[key] for key in keep}}
 
 
-def _run_selected(run: _Run, selected: list[Path], entries: dict[str, Any], say: Callable[[str], None]) -> None:
-    """Run or skip each selected notebook in order, adding its entry to ``entries`` and reporting each step."""
+def _must_follow(selected: list[Path], accesses: Mapping[str, Access]) -> dict[str, set[str]]:
+    """Notebook -> the notebooks before it that it must wait for (:meth:`Access.must_follow`)."""
+    stems = [nb.stem for nb in selected]
+    return {
+        stem: {earlier for earlier in stems[:index] if accesses[stem].must_follow(accesses[earlier])}
+        for index, stem in enumerate(stems)
+    }
+
+
+@contextmanager
+def _threads_per_kernel(jobs: int) -> Iterator[None]:
+    """With ``jobs`` notebooks at once, each kernel's OpenMP threads get an equal share of the cores (unless
+    ``OMP_NUM_THREADS`` is set already); kernels inherit the environment when they start."""
+    if jobs == 1 or "OMP_NUM_THREADS" in os.environ:
+        yield
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    os.environ["OMP_NUM_THREADS"] = str(max(1, cores // jobs))
+    try:
+        yield
+    finally:
+        del os.environ["OMP_NUM_THREADS"]
+
+
+def _run_selected(
+    run: _Run, selected: list[Path], entries: dict[str, Any], say: Callable[[str], None], *, jobs: int
+) -> None:
+    """Run or skip each selected notebook, up to ``jobs`` at once, adding its entry to ``entries`` and reporting
+    each step. A notebook starts once those it must follow have finished, in series order; it is checked for
+    staleness then. After a failure no notebook starts, those running finish, and the first failure is raised."""
     reasons = {nb.stem: run.check(nb)[1] for nb in selected}
     expected = expected_runs(reasons, run.series.accesses)
     say(f"{len(selected)} notebooks, {len(expected)} to run{_time_left(expected, run.earlier)}")
-    for index, notebook in enumerate(selected, 1):
-        stem, label = notebook.stem, f"[{index}/{len(selected)}] {notebook.stem}"
-        params = run.series.parameters(stem)
-        current, reason = run.check(notebook)
-        if reason is None:
-            entries[stem] = _up_to_date(run.earlier[stem], params)
-            say(f"{label}: up to date")
-            continue
-        check_inputs(params, notebook=notebook.name, root=run.root)
-        say(f"{label}: running ({reason})")
-        entry = entries[stem] = {"status": "running", "reason": reason, "parameters": params}
-        later = [s for s in expected if s in {nb.stem for nb in selected[index:]}]
-        try:
-            run.execute(notebook, entry, current)
-        except NotebookFailed:
-            say(f"{label}: failed after {entry['wall_time_s']:.1f} s")
-            raise
-        say(f"{label}: ran in {entry['wall_time_s']:.1f} s{_time_left(later, run.earlier)}")
+    after = _must_follow(selected, run.series.accesses)
+    labels = {nb.stem: f"[{index}/{len(selected)}] {nb.stem}" for index, nb in enumerate(selected, 1)}
+    pending, finished, failure = list(selected), set(), None
+    running: dict[Future, Path] = {}
+    beside: dict[str, set[str]] = {}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while True:
+            notebook = next((nb for nb in pending if after[nb.stem] <= finished), None)
+            if notebook is not None and failure is None and len(running) < jobs:
+                pending.remove(notebook)
+                stem, params = notebook.stem, run.series.parameters(notebook.stem)
+                current, reason = run.check(notebook)
+                if reason is None:
+                    entries[stem] = _up_to_date(run.earlier[stem], params)
+                    say(f"{labels[stem]}: up to date")
+                    finished.add(stem)
+                    continue
+                check_inputs(params, notebook=notebook.name, root=run.root)
+                say(f"{labels[stem]}: running ({reason})")
+                entries[stem] = {"status": "running", "reason": reason, "parameters": params}
+                beside[stem] = {nb.stem for nb in running.values()}
+                for other in beside[stem]:
+                    beside[other].add(stem)
+                running[pool.submit(run.execute, notebook, entries[stem], current, beside[stem])] = notebook
+                continue
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                stem = running.pop(future).stem
+                try:
+                    future.result()
+                except NotebookFailed as error:
+                    say(f"{labels[stem]}: failed after {entries[stem]['wall_time_s']:.1f} s")
+                    failure = failure or error
+                    continue
+                finished.add(stem)
+                later = [s for s in expected if s not in finished and s not in {nb.stem for nb in running.values()}]
+                say(f"{labels[stem]}: ran in {entries[stem]['wall_time_s']:.1f} s{_time_left(later, run.earlier)}")
+    if failure is not None:
+        raise failure
 
 
 def run_series(
@@ -282,6 +348,7 @@ def run_series(
     force: bool | Collection[str] = False,
     progress: Callable[[str], None] | None = None,
     strict: bool = False,
+    jobs: int | None = None,
 ) -> dict[str, Any]:
     """Run the notebooks of the series that changed since their last run, with the parameters of a profile.
 
@@ -307,7 +374,9 @@ def run_series(
     dict
         The manifest, written to ``<paths.figures>/run_manifest.json``: per notebook its ``status`` (``ran``,
         ``up to date`` or ``failed``), the ``reason`` it ran, ``wall_time_s`` (of its last run), ``fingerprint``
-        (what it read) and ``outputs`` (what it wrote). Executed notebooks go to ``paths.executed``.
+        (what it read) and ``outputs`` (what it wrote); ``total_wall_time_s`` (the sum over the notebooks that ran)
+        and ``elapsed_s`` (from the first start to the last end: less, where notebooks ran side by side). Executed
+        notebooks go to ``paths.executed``.
 
     Raises
     ------
@@ -328,18 +397,25 @@ def run_series(
     ignore = (figures_dir / MANIFEST_NAME, executed_dir)
     watched = _outermost([resolve_key(str(p), root) for p in (profile.get("paths") or {}).values()]) if strict else ()
     run = _Run(root, series, executed_dir, ignore, earlier.get("notebooks", {}), forced, watched)
+    jobs = profile.get("parallel_notebooks", 1) if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs: must be at least 1, got {jobs}")
     manifest: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "profile": profile_name,
         "git": git_commit(root),
         "packages": package_versions(),
+        "parallel_notebooks": jobs,
         "notebooks": {},
     }
+    start = time.perf_counter()
     try:
-        _run_selected(run, selected, manifest["notebooks"], progress or (lambda line: None))
+        with _threads_per_kernel(jobs):
+            _run_selected(run, selected, manifest["notebooks"], progress or (lambda line: None), jobs=jobs)
     finally:
         ran = [e["wall_time_s"] for e in manifest["notebooks"].values() if "reason" in e and "wall_time_s" in e]
         manifest["total_wall_time_s"] = round(sum(ran), 2)
+        manifest["elapsed_s"] = round(time.perf_counter() - start, 2)
         manifest["notebooks"] = _with_earlier_entries(manifest["notebooks"], earlier, notebooks)
         manifest["data"] = _data_checksums(profile, root, earlier.get("data") or {})
         write_manifest(manifest, figures_dir / MANIFEST_NAME)

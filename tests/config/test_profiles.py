@@ -35,3 +35,12 @@ def test_base_profiles_may_not_form_a_cycle(tmp_path: Path) -> None:
         )
     with pytest.raises(ValueError, match=r"base profiles form a cycle: a -> b -> a"):
         load_profile("a", root=tmp_path)
+
+
+@pytest.mark.parametrize("value", ["0", "two", "1.5", "true"])
+def test_parallel_notebooks_must_be_a_whole_number_from_one(tmp_path: Path, value: str) -> None:
+    (tmp_path / "configs" / "profiles").mkdir(parents=True)
+    profile = f"name: p\nparallel_notebooks: {value}\nnotebooks: {{}}\n"
+    (tmp_path / "configs" / "profiles" / "p.yaml").write_text(profile)
+    with pytest.raises(ValueError, match=r"parallel_notebooks must be a whole number from 1"):
+        load_profile("p", root=tmp_path)

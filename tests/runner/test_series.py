@@ -184,7 +184,7 @@ def test_force_and_progress_from_the_command(tmp_path: Path, capsys: pytest.Capt
     assert re.fullmatch(r"\[1/2\] 02_ckpt: ran in \d+\.\d s; about \d+ s left", out[2])  # 03_alone's last time
     assert out[3] == "[2/2] 03_alone: running (forced)"
     assert re.fullmatch(r"\[2/2\] 03_alone: ran in \d+\.\d s", out[4])
-    assert re.fullmatch(r"2 ran; \d+\.\d s; manifest written to .*", out[5])
+    assert re.fullmatch(r"2 ran; \d+\.\d s of notebooks in \d+\.\d s; manifest written to .*", out[5])
     assert main([*command[:-2], "03_alone"]) == 0  # a partial run counts only its own notebooks
     last = capsys.readouterr().out.splitlines()[-1]
     assert last.startswith("1 up to date (1 not considered: the manifest keeps their earlier entries); ")
@@ -251,3 +251,70 @@ def test_a_strict_run_checks_what_the_code_opens_for_reading(tmp_path: Path) -> 
         run_series("p", root=root, force=["02_ckpt"], only=["02_ckpt"], strict=True)["notebooks"]["02_ckpt"]["status"]
         == "ran"
     )
+
+
+# Side by side: 00_slow and 01_fast write apart (two patterns in one folder) and read nothing of each other, so they
+# run at once; 02_after reads what 00_slow writes and waits for it. Each notebook records when it ran.
+_SIDE_BY_SIDE = {
+    "00_slow": (
+        {"out_dir": "out/figures", "log": "out/log"},
+        "import time, os\nPath(log).mkdir(parents=True, exist_ok=True)\n"
+        "Path(log, 'slow_start').write_text(str(time.time()))\ntime.sleep(3)\n"
+        "Path(out_dir, 'table_S.csv').write_text(os.environ.get('OMP_NUM_THREADS', 'unset'))\n"
+        "Path(log, 'slow_end').write_text(str(time.time()))",
+    ),
+    "01_fast": (
+        {"out_dir": "out/figures", "log": "out/log2"},
+        "import time\nPath(log).mkdir(parents=True, exist_ok=True)\n"
+        "Path(log, 'fast_start').write_text(str(time.time()))\n"
+        "Path(out_dir, 'figure_F.png').write_text('f')",
+    ),
+    "02_after": ({"table": "out/figures/table_S.csv"}, "assert Path(table).exists()"),
+}
+_SIDE_BY_SIDE_DECLARED = {
+    "00_slow": {"writes": ["out_dir/table_*", "log"]},
+    "01_fast": {"writes": ["out_dir/figure_*", "log"]},
+    "02_after": {"reads": ["table"]},
+}
+
+
+def test_notebooks_that_share_nothing_run_side_by_side_and_the_others_wait(tmp_path: Path) -> None:
+    root = _chain_project(tmp_path, _SIDE_BY_SIDE, _SIDE_BY_SIDE_DECLARED)
+    (root / "out" / "figures").mkdir(parents=True)
+    lines: list[str] = []
+    manifest = run_series("p", root=root, jobs=2, progress=lines.append)
+    assert manifest["parallel_notebooks"] == 2 and _outcome(manifest) == dict.fromkeys(_SIDE_BY_SIDE, "first run")
+    slow_start, slow_end = (float((root / "out" / "log" / name).read_text()) for name in ("slow_start", "slow_end"))
+    assert slow_start < float((root / "out" / "log2" / "fast_start").read_text()) < slow_end  # beside it
+    assert lines.index("[3/3] 02_after: running (first run)") > next(
+        i for i, line in enumerate(lines) if line.startswith("[1/3] 00_slow: ran")
+    )
+    # each notebook's outputs are its own, though they share a folder and ran at the same time
+    assert set(manifest["notebooks"]["00_slow"]["outputs"]) >= {"out/figures/table_S.csv"}
+    assert not any("figure_F" in key for key in manifest["notebooks"]["00_slow"]["outputs"])
+    assert manifest["elapsed_s"] < manifest["total_wall_time_s"]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert (root / "out" / "figures" / "table_S.csv").read_text() == str(max(1, cores // 2))  # a share of the cores
+    assert _outcome(run_series("p", root=root, jobs=2)) == dict.fromkeys(_SIDE_BY_SIDE, "up to date")
+
+
+def test_a_failure_beside_another_notebook_lets_it_finish_and_starts_nothing_after(tmp_path: Path) -> None:
+    chain = dict(_SIDE_BY_SIDE)
+    chain["01_fast"] = ({"out_dir": "out/figures", "log": "out/log2"}, "raise RuntimeError('fast broke')")
+    root = _chain_project(tmp_path, chain, _SIDE_BY_SIDE_DECLARED)
+    (root / "out" / "figures").mkdir(parents=True)
+    with pytest.raises(NotebookFailed, match="01_fast.ipynb failed"):
+        run_series("p", root=root, jobs=2)
+    manifest = json.loads((root / "out" / "figures" / "run_manifest.json").read_text())
+    assert manifest["notebooks"]["00_slow"]["status"] == "ran"  # it was running: it finished
+    assert manifest["notebooks"]["01_fast"]["status"] == "failed"
+    assert "02_after" not in manifest["notebooks"]
+
+
+def test_a_write_undeclared_by_every_notebook_fails_also_side_by_side(tmp_path: Path) -> None:
+    chain = dict(_SIDE_BY_SIDE)
+    chain["01_fast"] = ({"out_dir": "out/figures", "log": "out/log2"}, "Path(out_dir, 'stray.txt').write_text('x')")
+    root = _chain_project(tmp_path, chain, _SIDE_BY_SIDE_DECLARED)
+    (root / "out" / "figures").mkdir(parents=True)
+    with pytest.raises(UndeclaredWrite, match="stray.txt"):
+        run_series("p", root=root, jobs=2)
