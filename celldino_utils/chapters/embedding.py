@@ -15,6 +15,7 @@ from IPython.display import Markdown
 
 from celldino_utils.augment import EvalTransform
 from celldino_utils.config import resolve_path
+from celldino_utils.config.workers import worker_pool
 from celldino_utils.correct.profiling import aggregate_wells
 from celldino_utils.embed.cellprofiler import cellprofiler_profiles
 from celldino_utils.embed.model import RANDOM_INIT, random_init_twin, resolve_checkpoint
@@ -61,6 +62,7 @@ def embed_suite(
     out_dir: str | Path,
     features: str = "celldino",
     random_init: str | None = "random",
+    processes: int = 1,
     **options: Any,
 ) -> pd.DataFrame:
     """Embed every job with its model and, unless ``random_init`` is None, with the same architecture at random init.
@@ -74,6 +76,9 @@ def embed_suite(
     random_init
         Name of the random-init feature set, or None to skip it. Its architecture is the one recorded beside
         each checkpoint, or declared by a released model's name.
+    processes
+        Embeddings made side by side in as many worker processes sharing the cores
+        (:func:`celldino_utils.config.workers.worker_pool`); 1: in turn, here.
     options
         Passed to :func:`celldino_utils.embed.embed_data` (batch size, workers, device, seed...).
 
@@ -82,30 +87,67 @@ def embed_suite(
     pandas.DataFrame
         One row per file written: ``dataset, level, features, file, rows, dims, seconds``.
     """
-    rows = []
+    return embed_plan(_suite_plan(jobs, features, random_init), out_dir=out_dir, processes=processes, **options)
+
+
+def _suite_plan(
+    jobs: Sequence[EmbedJob], features: str, random_init: str | None
+) -> list[tuple[EmbedJob, str, str | Path, dict[str, Any]]]:
+    """:func:`embed_plan`'s items for each job's model and, unless ``random_init`` is None, its random-init twin."""
+    plan = []
     for job in jobs:
-        models = {features: (job.checkpoint, {})}
+        plan.append((job, features, job.checkpoint, {}))
         if random_init:
-            models[random_init] = (RANDOM_INIT, random_init_twin(job.checkpoint))
-        for name, (checkpoint, architecture) in models.items():
-            out = profile_path(out_dir, dataset=job.dataset, level=job.level, features=name)
-            start = time.perf_counter()
-            embed_data(
-                job.format,
-                job.data_dir,
-                checkpoint=checkpoint,
-                level=job.level,
-                out=out,
-                crop_size=job.crop_size,
-                architecture=architecture,
-                read_options=job.read_options,
-                **options,
-            )
-            rows.append(_written(out, dataset=job.dataset, level=job.level, features=name, start=start))
+            plan.append((job, random_init, RANDOM_INIT, random_init_twin(job.checkpoint)))
+    return plan
+
+
+def embed_plan(
+    plan: Sequence[tuple[EmbedJob, str, str | Path, dict[str, Any]]],
+    *,
+    out_dir: str | Path,
+    processes: int = 1,
+    **options: Any,
+) -> pd.DataFrame:
+    """Make each planned embedding, side by side in ``processes`` worker processes (1: in turn, here).
+
+    Parameters
+    ----------
+    plan
+        ``(job, features, checkpoint, architecture)``: the data, the feature-set name in the file name, the model
+        (``job.checkpoint`` or :data:`~celldino_utils.embed.model.RANDOM_INIT`) and its architecture keys.
+    options
+        Passed to :func:`celldino_utils.embed.embed_data`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`embed_suite`, one row per plan item, in its order.
+    """
+    with worker_pool(processes) as pool:
+        started = []
+        for job, features, checkpoint, architecture in plan:
+            out = profile_path(out_dir, dataset=job.dataset, level=job.level, features=features)
+            timed = pool.submit(
+                _timed_embed, job.format, job.data_dir, checkpoint=checkpoint, level=job.level, out=out,
+                crop_size=job.crop_size, architecture=architecture, read_options=job.read_options, **options,
+            )  # fmt: skip
+            started.append((job, features, out, timed))
+        rows = [
+            _written(out, dataset=job.dataset, level=job.level, features=features, seconds=timed.result())
+            for job, features, out, timed in started
+        ]
     return pd.DataFrame(rows)
 
 
-def _written(out: Path, *, dataset: str, level: str, features: str, start: float) -> dict[str, Any]:
+def _timed_embed(format: str, data_dir: Path, **options: Any) -> float:
+    """:func:`celldino_utils.embed.embed_data`, returning the seconds it took (measured where it ran)."""
+    start = time.perf_counter()
+    embed_data(format, data_dir, **options)
+    return time.perf_counter() - start
+
+
+def _written(out: Path, *, dataset: str, level: str, features: str, seconds: float) -> dict[str, Any]:
     """One row of a suite's report on the file ``out``, read from its Parquet footer alone."""
     footer = pq.read_metadata(out)
     return {
@@ -115,7 +157,7 @@ def _written(out: Path, *, dataset: str, level: str, features: str, start: float
         "file": str(out),
         "rows": footer.num_rows,
         "dims": sum(1 for c in footer.schema.names if is_feature(c)),
-        "seconds": round(time.perf_counter() - start, 1),
+        "seconds": round(seconds, 1),
     }
 
 
@@ -147,7 +189,8 @@ def cellprofiler_suite(
             tables["fov"] = aggregate_wells(cells, strata=("Metadata_Id",))
         for level, table in tables.items():
             out = write_profiles(table, profile_path(out_dir, dataset=job.dataset, level=level, features=features))
-            rows.append(_written(out, dataset=job.dataset, level=level, features=features, start=start))
+            seconds = time.perf_counter() - start
+            rows.append(_written(out, dataset=job.dataset, level=level, features=features, seconds=seconds))
     return pd.DataFrame(rows)
 
 
@@ -264,6 +307,7 @@ def embed_everything(
     cellprofiler_baseline: bool,
     cellprofiler_n_jobs: int,
     knn_group_col: str,
+    parallel_runs: int = 1,
     **options: Any,
 ) -> Embeddings:
     """The embedding chapter: every data set by its model and random-init twin, Cell-DINO+, the baseline, a check.
@@ -280,6 +324,8 @@ def embed_everything(
         on the same cells (in that many processes).
     knn_group_col
         The training check takes each field's neighbour from another value of this column.
+    parallel_runs
+        Embeddings made side by side in as many processes sharing the CPU cores; 1: in turn in the kernel.
     options
         :func:`celldino_utils.embed.embed_data` options (``batch_size``, ``num_workers``, ``seed``).
     """
@@ -289,14 +335,17 @@ def embed_everything(
     cells = {"crop_size": cellpainting_cell_crop_size, "read_options": cellpainting_read_options}
     cellpainting = job_of("cp", "cell", cellpainting_format, cellpainting_data, cellpainting_checkpoint, **cells)
     out, jobs = resolve_path(embeddings_dir), [hpa, hpa_cells, cellpainting]
-    options = {**options, "progress": False}
-    models = embed_suite(jobs, out_dir=out, random_init="random" if random_init else None, **options)
+    plan = _suite_plan(jobs, "celldino", "random" if random_init else None)
+    if hpa_plus_checkpoint:
+        plus_job = replace(hpa, checkpoint=resolve_checkpoint(hpa_plus_checkpoint))
+        plan.append((plus_job, "celldinoplus", plus_job.checkpoint, {}))
+    written = _file_names(embed_plan(plan, out_dir=out, processes=parallel_runs, progress=False, **options))
+    models = written[written["features"] != "celldinoplus"].reset_index(drop=True)
     plus: pd.DataFrame | Markdown = Markdown(
         "No Cell-DINO+ checkpoint in this profile: its rows of Table C keep the paper's values only."
     )
     if hpa_plus_checkpoint:
-        plus_job = replace(hpa, checkpoint=resolve_checkpoint(hpa_plus_checkpoint))
-        plus = _file_names(embed_suite([plus_job], out_dir=out, features="celldinoplus", random_init=None, **options))
+        plus = written[written["features"] == "celldinoplus"].reset_index(drop=True)
     baseline: pd.DataFrame | Markdown = Markdown(
         "The CellProfiler-style baseline is off in this profile (`cellprofiler_baseline = False`)."
     )
@@ -304,7 +353,7 @@ def embed_everything(
         baseline = _file_names(cellprofiler_suite(jobs, out_dir=out, n_jobs=cellprofiler_n_jobs, progress=False))
     names = ["celldino", *["celldinoplus"] * bool(hpa_plus_checkpoint), *["random"] * random_init]
     names += ["cellprofiler"] * cellprofiler_baseline
-    return Embeddings(_file_names(models), plus, baseline, training_check(out, names, group_col=knn_group_col))
+    return Embeddings(models, plus, baseline, training_check(out, names, group_col=knn_group_col))
 
 
 def training_check(embeddings_dir: Path, feature_sets: Sequence[str], *, group_col: str) -> dict[str, float]:
