@@ -160,12 +160,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
-def _time_left(stems: list[str], entries: Mapping[str, Mapping[str, Any]]) -> str:
-    """``"; about 12 min left"`` from the last run's wall times of ``stems``, or ``""`` if one has none."""
+def _time_left(stems: list[str], entries: Mapping[str, Mapping[str, Any]], *, jobs: int) -> str:
+    """``"; about 12 min left"`` from the last run's wall times of ``stems`` shared among ``jobs`` lanes, or ``""``
+    if one has none."""
     times = [entries.get(stem, {}).get("wall_time_s") for stem in stems]
     if not stems or None in times:
         return ""
-    return f"; about {_duration(sum(times))} left"
+    return f"; about {_duration(sum(times) / jobs)} left"
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,7 @@ def _run_selected(
     staleness then. After a failure no notebook starts, those running finish, and the first failure is raised."""
     reasons = {nb.stem: run.check(nb)[1] for nb in selected}
     expected = expected_runs(reasons, run.series.accesses)
-    say(f"{len(selected)} notebooks, {len(expected)} to run{_time_left(expected, run.earlier)}")
+    say(f"{len(selected)} notebooks, {len(expected)} to run{_time_left(expected, run.earlier, jobs=jobs)}")
     after = _must_follow(selected, run.series.accesses)
     labels = {nb.stem: f"[{index}/{len(selected)}] {nb.stem}" for index, nb in enumerate(selected, 1)}
     pending, finished, failure = list(selected), set(), None
@@ -335,7 +336,8 @@ def _run_selected(
                     continue
                 finished.add(stem)
                 later = [s for s in expected if s not in finished and s not in {nb.stem for nb in running.values()}]
-                say(f"{labels[stem]}: ran in {entries[stem]['wall_time_s']:.1f} s{_time_left(later, run.earlier)}")
+                left = _time_left(later, run.earlier, jobs=jobs)
+                say(f"{labels[stem]}: ran in {entries[stem]['wall_time_s']:.1f} s{left}")
     if failure is not None:
         raise failure
 
