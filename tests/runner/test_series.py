@@ -259,7 +259,9 @@ _SIDE_BY_SIDE = {
     "00_slow": (
         {"out_dir": "out/figures", "log": "out/log"},
         "import time, os\nPath(log).mkdir(parents=True, exist_ok=True)\n"
-        "Path(log, 'slow_start').write_text(str(time.time()))\ntime.sleep(3)\n"
+        "Path(log, 'slow_start').write_text(str(time.time()))\n"
+        "waited = 0\nwhile not Path(log + '2', 'fast_start').exists() and waited < 120:\n"
+        "    time.sleep(0.2)\n    waited += 0.2\n"
         "Path(out_dir, 'table_S.csv').write_text(os.environ.get('OMP_NUM_THREADS', 'unset'))\n"
         "Path(log, 'slow_end').write_text(str(time.time()))",
     ),
@@ -298,8 +300,15 @@ def test_notebooks_that_share_nothing_run_side_by_side_and_the_others_wait(tmp_p
     assert _outcome(run_series("p", root=root, jobs=2)) == dict.fromkeys(_SIDE_BY_SIDE, "up to date")
 
 
+# 00_slow without waiting for 01_fast (which fails or writes elsewhere in the tests below)
+_SLOW_ALONE = (
+    {"out_dir": "out/figures", "log": "out/log"},
+    "import time\ntime.sleep(2)\nPath(out_dir, 'table_S.csv').write_text('s')",
+)
+
+
 def test_a_failure_beside_another_notebook_lets_it_finish_and_starts_nothing_after(tmp_path: Path) -> None:
-    chain = dict(_SIDE_BY_SIDE)
+    chain = {**_SIDE_BY_SIDE, "00_slow": _SLOW_ALONE}
     chain["01_fast"] = ({"out_dir": "out/figures", "log": "out/log2"}, "raise RuntimeError('fast broke')")
     root = _chain_project(tmp_path, chain, _SIDE_BY_SIDE_DECLARED)
     (root / "out" / "figures").mkdir(parents=True)
@@ -312,7 +321,7 @@ def test_a_failure_beside_another_notebook_lets_it_finish_and_starts_nothing_aft
 
 
 def test_a_write_undeclared_by_every_notebook_fails_also_side_by_side(tmp_path: Path) -> None:
-    chain = dict(_SIDE_BY_SIDE)
+    chain = {**_SIDE_BY_SIDE, "00_slow": _SLOW_ALONE}
     chain["01_fast"] = ({"out_dir": "out/figures", "log": "out/log2"}, "Path(out_dir, 'stray.txt').write_text('x')")
     root = _chain_project(tmp_path, chain, _SIDE_BY_SIDE_DECLARED)
     (root / "out" / "figures").mkdir(parents=True)
