@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
             step += 1
     cfg, crops = run.cfg, run.cfg.crops
     print(
-        f"{cfg.student.arch}/{cfg.student.patch_size} {cfg.student.channel_mode}, "
+        f"{cfg.student.arch}/{cfg.student.patch_size} ({cfg.student.get('depth') or 'all'} blocks) "
+        f"{cfg.student.channel_mode}, "
         f"batch {cfg.train.batch_size_per_gpu}, "
         f"{crops.n_global_crops} x {crops.global_crops_size} px + {crops.local_crops_number} x "
         f"{crops.local_crops_size} px crops, {cfg.train.num_workers} workers, device {run.ctx.device}"
