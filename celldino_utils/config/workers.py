@@ -1,7 +1,7 @@
 """Independent runs side by side: a few worker processes sharing the CPU cores, or the caller's own process.
 
 On a small CPU a ViT-Tiny training step keeps about one core busy whatever number of threads torch is given (on 2
-cores a Cell Painting step of the default took 0.95 s with 2 threads and 0.99 s with 1), so two runs in two
+cores a Cell Painting step of a 12-block ViT-Tiny/8 took 0.95 s with 2 threads and 0.99 s with 1), so two runs in two
 single-thread processes finish in about the time of one. With ``processes=1`` (a GPU, or one run at a time) the
 runs stay in the calling process, one after another.
 """
@@ -9,13 +9,14 @@ runs stay in the calling process, one after another.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import torch
+
+from celldino_utils.config.cores import core_share
 
 
 class InProcess(Executor):
@@ -28,11 +29,6 @@ class InProcess(Executor):
         except BaseException as error:  # noqa: BLE001 - handed to the caller through the future, as a pool does
             future.set_exception(error)
         return future
-
-
-def _cores() -> int:
-    """The CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _share_cores(threads: int) -> None:
@@ -65,6 +61,6 @@ def worker_pool(processes: int) -> Iterator[Executor]:
         yield InProcess()
         return
     context = multiprocessing.get_context("spawn")
-    threads = max(1, _cores() // processes)
+    threads = core_share(processes)
     with ProcessPoolExecutor(processes, mp_context=context, initializer=_share_cores, initargs=(threads,)) as pool:
         yield pool

@@ -25,6 +25,7 @@ import papermill
 from papermill.exceptions import PapermillExecutionError
 from traitlets.config import Config
 
+from celldino_utils.config.cores import core_share
 from celldino_utils.io.stamps import path_stamp, snapshot, tree_sha256
 from celldino_utils.runner import audit
 from celldino_utils.runner.declarations import Access, path_key, resolve_key
@@ -281,8 +282,7 @@ def _threads_per_kernel(jobs: int) -> Iterator[None]:
     if jobs == 1 or "OMP_NUM_THREADS" in os.environ:
         yield
         return
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    os.environ["OMP_NUM_THREADS"] = str(max(1, cores // jobs))
+    os.environ["OMP_NUM_THREADS"] = str(core_share(jobs))
     try:
         yield
     finally:

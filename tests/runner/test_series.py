@@ -306,11 +306,16 @@ _SLOW_ALONE = (
 )
 
 
-def test_a_failure_beside_another_notebook_lets_it_finish_and_starts_nothing_after(tmp_path: Path) -> None:
-    chain = {**_SIDE_BY_SIDE, "00_slow": _SLOW_ALONE}
-    chain["01_fast"] = ({"out_dir": "out/figures", "log": "out/log2"}, "raise RuntimeError('fast broke')")
-    root = _chain_project(tmp_path, chain, _SIDE_BY_SIDE_DECLARED)
+def _beside_slow_alone(root: Path, fast_code: str) -> Path:
+    """The side-by-side project with :data:`_SLOW_ALONE`, and 01_fast running ``fast_code``."""
+    fast = ({"out_dir": "out/figures", "log": "out/log2"}, fast_code)
+    root = _chain_project(root, {**_SIDE_BY_SIDE, "00_slow": _SLOW_ALONE, "01_fast": fast}, _SIDE_BY_SIDE_DECLARED)
     (root / "out" / "figures").mkdir(parents=True)
+    return root
+
+
+def test_a_failure_beside_another_notebook_lets_it_finish_and_starts_nothing_after(tmp_path: Path) -> None:
+    root = _beside_slow_alone(tmp_path, "raise RuntimeError('fast broke')")
     with pytest.raises(NotebookFailed, match="01_fast.ipynb failed"):
         run_series("p", root=root, jobs=2)
     manifest = json.loads((root / "out" / "figures" / "run_manifest.json").read_text())
@@ -320,9 +325,6 @@ def test_a_failure_beside_another_notebook_lets_it_finish_and_starts_nothing_aft
 
 
 def test_a_write_undeclared_by_every_notebook_fails_also_side_by_side(tmp_path: Path) -> None:
-    chain = {**_SIDE_BY_SIDE, "00_slow": _SLOW_ALONE}
-    chain["01_fast"] = ({"out_dir": "out/figures", "log": "out/log2"}, "Path(out_dir, 'stray.txt').write_text('x')")
-    root = _chain_project(tmp_path, chain, _SIDE_BY_SIDE_DECLARED)
-    (root / "out" / "figures").mkdir(parents=True)
+    root = _beside_slow_alone(tmp_path, "Path(out_dir, 'stray.txt').write_text('x')")
     with pytest.raises(UndeclaredWrite, match="stray.txt"):
         run_series("p", root=root, jobs=2)
