@@ -8,6 +8,7 @@ same code reads synthetic and real data.
 from __future__ import annotations
 
 import inspect
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -105,8 +106,17 @@ def _channel_of(path: Path, layout: ChannelLayout) -> str:
     return f"unknown channel ({path.name})"
 
 
+#: Decoded fields a :class:`FieldDataset` keeps in memory by default, in MiB (per process: each data-loading
+#: worker holds its own). Training, fine-tuning and single-cell crops come back to the same fields again and
+#: again; decoding their files each time took most of a Cell Painting fine-tune's time on a CPU.
+FIELD_CACHE_MIB = 512
+
+
 class FieldDataset(Dataset):
     """Fields of view: item ``i`` is a float32 tensor ``(C, H, W)`` in [0, 1].
+
+    The fields read last are kept decoded, up to ``cache_mib`` (least recently used first out); every item is a
+    copy, so a caller that changes it in place does not change what the next read returns.
 
     Parameters
     ----------
@@ -117,6 +127,8 @@ class FieldDataset(Dataset):
     channels
         The channel names in the order the items hold them (a model's order,
         :meth:`ChannelLayout.reordered`); None: ``layout`` order.
+    cache_mib
+        Memory for decoded fields, MiB; 0 decodes every read.
 
     Attributes
     ----------
@@ -127,21 +139,51 @@ class FieldDataset(Dataset):
     """
 
     def __init__(
-        self, index: pd.DataFrame, *, layout: ChannelLayout, channels: tuple[str, ...] | list[str] | None = None
+        self,
+        index: pd.DataFrame,
+        *,
+        layout: ChannelLayout,
+        channels: tuple[str, ...] | list[str] | None = None,
+        cache_mib: float = FIELD_CACHE_MIB,
     ) -> None:
+        if not cache_mib >= 0:
+            raise ValueError(f"cache_mib must be a number of MiB >= 0, got {cache_mib!r}")
         self.layout = layout if channels is None else layout.reordered(channels)
         self.metadata = index.drop(columns=[PATHS_COLUMN]).reset_index(drop=True)
         self._paths = list(index[PATHS_COLUMN])
         self._read_layout = layout
         positions = channel_positions(layout.channels, self.layout.channels, source=layout.format)
         self._positions = None if positions == tuple(range(layout.n_channels)) else list(positions)
+        self._cache_bytes = int(cache_mib * 2**20)
+        self._decoded: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._held = 0  # bytes in _decoded
 
     def __len__(self) -> int:
         return len(self._paths)
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        image = load_field(self._paths[i], layout=self._read_layout)
-        return torch.from_numpy(image if self._positions is None else image[self._positions])
+        image = self._decoded.get(i)
+        if image is None:
+            image = load_field(self._paths[i], layout=self._read_layout)
+            image = image if self._positions is None else image[self._positions]
+            self._keep(i, image)
+        else:
+            self._decoded.move_to_end(i)
+        return torch.from_numpy(image.copy())
+
+    def _keep(self, i: int, image: np.ndarray) -> None:
+        """Add a decoded field to the cache, dropping the least recently read ones beyond its size."""
+        if image.nbytes > self._cache_bytes:
+            return
+        self._decoded[i] = image
+        self._held += image.nbytes
+        while self._held > self._cache_bytes:
+            _, dropped = self._decoded.popitem(last=False)
+            self._held -= dropped.nbytes
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (for a data-loading worker) without the decoded fields: each process fills its own cache."""
+        return {**self.__dict__, "_decoded": OrderedDict(), "_held": 0}
 
     def field_size(self, i: int) -> tuple[int, int]:
         """``(height, width)`` of field ``i``, from its image header (no pixels read)."""
@@ -154,6 +196,7 @@ def open_fields(
     *,
     channels: tuple[str, ...] | list[str] | None = None,
     index: pd.DataFrame | None = None,
+    cache_mib: float = FIELD_CACHE_MIB,
     **options: object,
 ) -> FieldDataset:
     """Open the fields of view of a data set (``hpa-kaggle``, ``hpa-fov``, ``cellpainting``, ``photographs`` or
@@ -161,15 +204,15 @@ def open_fields(
 
     ``channels`` gives the order of the items' channels by name (each of the data's channels once; a model's
     order); None keeps the data's order. ``index``: the data set's :func:`read_index`, if read already; else it is
-    read here with ``options``, e.g. ``platemap_csv`` for Cell Painting or ``index_csv`` for ``images``. The first
-    field's files are decoded at once (:func:`_check_first_field`), so a file that cannot be read is named before
-    any run starts.
+    read here with ``options``, e.g. ``platemap_csv`` for Cell Painting or ``index_csv`` for ``images``.
+    ``cache_mib``: memory for decoded fields (:class:`FieldDataset`). The first field's files are decoded at once
+    (:func:`_check_first_field`), so a file that cannot be read is named before any run starts.
     """
     if index is None:
         index = read_index(format, data_dir, **options)
     elif options:
         raise ValueError(f"open_fields: options {sorted(options)} are the index reader's; give them to read_index")
-    fields = FieldDataset(index, layout=index_layout(format, index), channels=channels)
+    fields = FieldDataset(index, layout=index_layout(format, index), channels=channels, cache_mib=cache_mib)
     _check_first_field(fields, source=f"{format} data set {data_dir}")
     return fields
 
@@ -287,7 +330,7 @@ def open_cells(
 
     ``crop_size`` is the side of every crop; with ``field_px`` it counts pixels at the scale of fields whose
     shorter side is ``field_px`` (a model's training scale, see :class:`CellDataset`), else native pixels.
-    ``options`` go to :func:`open_fields` (``channels``, and the options of the format's index reader).
+    ``options`` go to :func:`open_fields` (``channels``, ``cache_mib``, and the options of the format's index reader).
     """
     if crop_size < 8:
         raise ValueError(f"crop_size must be at least 8 pixels, got {crop_size}")
@@ -324,7 +367,7 @@ def open_images(
     """The fields of ``data_dir`` (``level="fov"``), or its single cells (``level="cell"``, see :func:`open_cells`).
 
     ``crop_size`` and ``field_px`` are the single-cell options of :func:`open_cells` (ignored for fields);
-    ``options`` go to :func:`open_fields` (``channels``, and the options of the format's index reader).
+    ``options`` go to :func:`open_fields` (``channels``, ``cache_mib``, and the options of the format's index reader).
 
     Raises
     ------

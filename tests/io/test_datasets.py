@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 
@@ -111,3 +112,32 @@ def test_an_image_that_is_not_one_is_named_with_its_channel_when_the_data_set_is
     green.unlink()
     with pytest.raises(FileNotFoundError, match=re.escape(f"{message}image file not found: {green}")):
         open_images("hpa-kaggle", kaggle_dir, level="fov")
+
+
+def test_decoded_fields_are_kept_up_to_the_cache_size_and_given_as_copies(kaggle_dir: Path, monkeypatch) -> None:
+    decoded = []
+    stack = datasets_module.stack_channels
+
+    def counting(paths: list[Path], **options: object) -> np.ndarray:
+        decoded.append(paths[0].name)
+        return stack(paths, **options)
+
+    monkeypatch.setattr(datasets_module, "stack_channels", counting)
+    fields = open_fields("hpa-kaggle", kaggle_dir, channels=["protein", "nucleus", "microtubules", "er"])
+    decoded.clear()  # opening decodes the first field's files to check them
+    first = fields[0]
+    first.zero_()  # a caller that changes its item in place
+    again = fields[0]
+    assert len(decoded) == 1 and again.abs().sum() > 0, "read once, and the cache kept the pixels as decoded"
+    index, layout = datasets_module.read_index("hpa-kaggle", kaggle_dir), fields._read_layout
+    uncached = datasets_module.FieldDataset(index, layout=layout, channels=fields.layout.channels, cache_mib=0)
+    assert torch.equal(again, uncached[0]), "the cache holds the channels in the items' order"
+    one_field = again.numel() * 4 / 2**20  # MiB of one float32 field
+    small = datasets_module.FieldDataset(index, layout=layout, cache_mib=2.5 * one_field)
+    decoded.clear()
+    for i in (0, 1, 0, 1, 2, 0):  # room for two fields: 2 drops 0, read less recently than 1
+        small[i]
+    assert decoded == ["img0_red.png", "img1_red.png", "img2_red.png", "img0_red.png"]
+    assert len(pickle.loads(pickle.dumps(fields))._decoded) == 0, "a worker gets the dataset without the cache"
+    with pytest.raises(ValueError, match="cache_mib"):
+        datasets_module.FieldDataset(index, layout=layout, cache_mib=-1)
