@@ -229,12 +229,14 @@ def _train_all(
             overrides = run_overrides([*shared, *extra], **spec, out_dir=f"{root}/{folder}")
             return pool.submit(train_or_take, resolve_path(config["config"]), overrides, pretrained=taken)
 
-        # first the run Cell-DINO+ waits for, then the others: Cell-DINO+ follows whichever process frees first
+        # first the run Cell-DINO+ waits for, beside Cell Painting's (in the default, the shorter of the other two);
+        # HPA takes the process the photographs free and Cell-DINO+ the next one: on 2 processes the two chains,
+        # photographs then HPA and Cell Painting then Cell-DINO+, end close together
         started = {}
         if train_natural:
             started["Photographs (natural images)"] = run(photographs, "photographs")
-        started["HPA"] = run(hpa, "hpa", taken=pretrained.get("hpa", ""))
         started["Cell Painting"] = run(cellpainting, "cellpainting", taken=pretrained.get("cellpainting", ""))
+        started["HPA"] = run(hpa, "hpa", taken=pretrained.get("hpa", ""))
         natural = started["Photographs (natural images)"].result().checkpoint if train_natural else plus_init
         if with_plus:
             start = [f"student.init={natural}"] if natural else []
