@@ -108,6 +108,7 @@ def correct_cellpainting_wells(
     control_query: str,
     label_col: str = "Metadata_moa",
     plate_col: str = "Metadata_Plate",
+    batch_col: str = "Metadata_Plate",
     multi_moa: str = "expand",
     **sphering_options: Any,
 ) -> pd.DataFrame:
@@ -118,6 +119,8 @@ def correct_cellpainting_wells(
     control wells that ``control_query`` selects. Every well is sphered and written; the metrics are computed
     on the wells :func:`celldino_utils.evaluate.moa.moa_task_wells` keeps for ``label_col`` (treated wells
     without an MoA left out; several MoAs as ``multi_moa`` says, ``"expand"`` scoring the kNN on MoA sets).
+    The batch silhouette and kNN tell apart the groups of ``batch_col``: the plates, or a coarser unit that
+    holds several of them (``Metadata_Batch``) where the technical effects lie between those.
 
     Returns
     -------
@@ -127,7 +130,8 @@ def correct_cellpainting_wells(
     """
     metrics = {}
     for name in feature_sets:
-        cells = read_profiles(profile_path(embeddings_dir, dataset="cp", level="cell", features=name))
+        cells_path = profile_path(embeddings_dir, dataset="cp", level="cell", features=name)
+        cells = read_profiles(cells_path, require=[plate_col, batch_col])
         wells, sphered = sphered_wells(cells, control_query=control_query, **sphering_options)
         for correction, table in (("none", wells), ("sphering", sphered)):
             path = profile_path(profiles_dir, dataset="cp", level="well", features=name, correction=correction)
@@ -137,7 +141,7 @@ def correct_cellpainting_wells(
         metrics[name] = batch_metric_table(
             {"none": scored, "sphering": scored_sphered},
             label_col=label_col,
-            batch_col=plate_col,
+            batch_col=batch_col,
             multilabel=multi_moa == "expand",
             label_sep=MOA_SEP,
             replicate_options={"control_query": control_query},
@@ -164,6 +168,7 @@ def correct_and_measure(
     harmony_sigma: float,
     control_col: str,
     control_value: str,
+    cp_batch_col: str,
     sphering_epsilon: float,
     multi_moa: str,
     out_dir: str,
@@ -171,8 +176,10 @@ def correct_and_measure(
 ) -> Corrections:
     """Harmony on HPA fields and sphering on Cell Painting wells of every feature set, measured before and after.
 
-    The corrected profiles go to ``profiles_dir``; both tables, rounded to 3 decimals, go to ``out_dir`` as
-    ``batch_correction_hpa.csv`` and ``batch_correction_cellpainting.csv`` with the parameters that made them.
+    ``hpa_batch_col`` is Harmony's batch variable; ``cp_batch_col`` the groups whose Cell Painting wells the batch
+    metrics try to tell apart (:func:`correct_cellpainting_wells`). The corrected profiles go to ``profiles_dir``;
+    both tables, rounded to 3 decimals, go to ``out_dir`` as ``batch_correction_hpa.csv`` and
+    ``batch_correction_cellpainting.csv`` with the parameters that made them.
     """
     source, target = resolve_path(embeddings_dir), resolve_path(profiles_dir)
     harmony_params = {
@@ -189,6 +196,7 @@ def correct_and_measure(
         target,
         feature_sets=feature_sets,
         control_query=control_query,
+        batch_col=cp_batch_col,
         multi_moa=multi_moa,
         zero_mad="drop",
         epsilon=sphering_epsilon,
@@ -199,6 +207,9 @@ def correct_and_measure(
     hpa_record = {key: str(value) for key, value in harmony_params.items()}
     hpa.assign(dataset="hpa-fov", **hpa_record).to_csv(figures / "batch_correction_hpa.csv")
     cellpainting.assign(
-        dataset="cellpainting-wells", control_query=control_query, sphering_epsilon=sphering_epsilon
+        dataset="cellpainting-wells",
+        control_query=control_query,
+        batch_col=cp_batch_col,
+        sphering_epsilon=sphering_epsilon,
     ).to_csv(figures / "batch_correction_cellpainting.csv")
     return Corrections(hpa, cellpainting)

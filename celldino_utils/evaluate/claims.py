@@ -111,8 +111,8 @@ def planted_truth_checks(
         (sphered wells by MoA) shows the mechanisms, ``model`` above 0 and above ``baseline``.
     corrections
         Data set name -> chapter 03's correction table (``features``, ``method``, ``batch_knn_f1``,
-        ``batch_silhouette``; one ``none`` row and one corrected row per feature set): correction removes batch
-        signal, every feature set lower on both after it than before.
+        ``batch_silhouette``, optionally ``batch_col`` that names the groups; one ``none`` row and one corrected
+        row per feature set): correction removes batch signal, every feature set lower on both after it than before.
     curve
         Chapter 04's compute curve (``score``, ``features``, ``value``): where it has a ``supervised`` row, the
         architecture trained with the labels beats its random init by at least 0.15 F1 (the phenotypes are
@@ -149,9 +149,10 @@ def planted_truth_checks(
             before, after = group[group["method"] == "none"], group[group["method"] != "none"]
             if before.empty or after.empty:
                 continue
+            by = f" by {before['batch_col'].iloc[0]}" if "batch_col" in before else ""
             for metric in ("batch_knn_f1", "batch_silhouette"):
                 old, new = float(before[metric].iloc[0]), float(after[metric].iloc[0])
-                claim = f"{names.get(features, features)}: {after['method'].iloc[0]} lowers {metric}"
+                claim = f"{names.get(features, features)}: {after['method'].iloc[0]} lowers {metric}{by}"
                 rows.append(_row(f"Correction ({dataset})", metric, claim, f"{old:.3f} -> {new:.3f}", new < old))
     if curve is not None:
         for score, group in curve.groupby("score", sort=False):

@@ -53,6 +53,20 @@ def test_cellpainting_wells_are_aggregated_sphered_written_and_measured(tmp_path
     assert sphered_knn_score(cells, label_col="Metadata_moa", control_query=DMSO, random_state=0) == sphered
 
 
+def test_cellpainting_batch_metrics_tell_apart_the_groups_asked_for(tmp_path: Path) -> None:
+    wells = _plates()
+    cells = wells.assign(Metadata_Batch=wells["Metadata_Plate"].map({"P0": "B1", "P1": "B1", "P2": "B2", "P3": "B2"}))
+    write_profiles(cells, profile_path(tmp_path / "emb", dataset="cp", level="cell", features="a"))
+    options = {"feature_sets": ["a"], "control_query": DMSO, "random_state": 0}
+    by_plate = correct_cellpainting_wells(tmp_path / "emb", tmp_path / "prof", **options).loc["a"]
+    by_batch = correct_cellpainting_wells(tmp_path / "emb", tmp_path / "prof", batch_col="Metadata_Batch", **options)
+    by_batch = by_batch.loc["a"]
+    pd.testing.assert_frame_equal(by_plate.filter(like="label_"), by_batch.filter(like="label_"))
+    assert not by_plate["batch_silhouette"].equals(by_batch["batch_silhouette"])
+    with pytest.raises(ValueError, match="Metadata_Site"):
+        correct_cellpainting_wells(tmp_path / "emb", tmp_path / "prof", batch_col="Metadata_Site", **options)
+
+
 def test_a_missing_feature_set_names_its_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="hpa_fov_missing"):
         correct_hpa_fields(tmp_path, tmp_path, feature_sets=["missing"])

@@ -85,3 +85,5 @@ def test_planted_truths_are_checked_with_their_margins() -> None:
     assert found[("A", "Single Cell (MAP)", "Cell-DINO at least ViT random init + 10")] == (True, "69.5 vs 57.6")
     assert found[("D", "Maximum dose", "Cell-DINO at least 1.2 x ViT random init")] == (True, "36.00 vs 30.00")
     assert planted_truth_checks().empty
+    named = planted_truth_checks(corrections={"Cell Painting": correction.assign(batch_col="Metadata_Batch")})
+    assert "Cell-DINO: sphering lowers batch_silhouette by Metadata_Batch" in set(named["claim"])
