@@ -26,12 +26,13 @@ def test_released_model_matches_the_official_code_at_every_size(name: str, tmp_p
     model = load_released_model(case_model(case), weights=weights)
     features = TokenFeatures(model, recipe="cls+patch_mean")
     dim = model.embedding_dim(case["input_channels"])
+    smallest = min(expected["size"] for expected in case["outputs"])
     for expected in case["outputs"]:
         images = official_inputs(case, expected["size"])
         with torch.inference_mode():
             cls, patch_mean = features(images).split(dim, dim=1)
-            forward = model(images)
-        assert torch.equal(forward, cls), "forward() is the class token after the final norm"
+            if expected["size"] == smallest:  # once per model: a ViT-L forward pass costs seconds
+                assert torch.equal(model(images), cls), "forward() is the class token after the final norm"
         for got, key in ((cls, "cls"), (patch_mean, "patch_mean")):
             error = (got - torch.tensor(expected[key])).abs().max().item()
             assert error <= TOLERANCE, f"{name} at {expected['size']} px: {key} differs by {error:.2e}"
