@@ -162,24 +162,25 @@ class FieldDataset(Dataset):
         return len(self._paths)
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        image = self._decoded.get(i)
-        if image is None:
-            image = load_field(self._paths[i], layout=self._read_layout)
-            image = image if self._positions is None else image[self._positions]
-            self._keep(i, image)
-        else:
+        kept = self._decoded.get(i)
+        if kept is not None:
             self._decoded.move_to_end(i)
-        return torch.from_numpy(image.copy())
+            return torch.from_numpy(kept.copy())
+        image = load_field(self._paths[i], layout=self._read_layout)
+        image = image if self._positions is None else image[self._positions]
+        return torch.from_numpy(image.copy() if self._keep(i, image) else image)
 
-    def _keep(self, i: int, image: np.ndarray) -> None:
-        """Add a decoded field to the cache, dropping the least recently read ones beyond its size."""
+    def _keep(self, i: int, image: np.ndarray) -> bool:
+        """Add a decoded field to the cache, dropping the least recently read ones beyond its size; False if it is
+        larger than the whole cache (a field of several thousand pixels with a small cache), and not kept."""
         if image.nbytes > self._cache_bytes:
-            return
+            return False
         self._decoded[i] = image
         self._held += image.nbytes
         while self._held > self._cache_bytes:
             _, dropped = self._decoded.popitem(last=False)
             self._held -= dropped.nbytes
+        return True
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled (for a data-loading worker) without the decoded fields: each process fills its own cache."""

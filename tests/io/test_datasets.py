@@ -138,6 +138,9 @@ def test_decoded_fields_are_kept_up_to_the_cache_size_and_given_as_copies(kaggle
     for i in (0, 1, 0, 1, 2, 0):  # room for two fields: 2 drops 0, read less recently than 1
         small[i]
     assert decoded == ["img0_red.png", "img1_red.png", "img2_red.png", "img0_red.png"]
+    too_small = datasets_module.FieldDataset(index, layout=layout, cache_mib=0.5 * one_field)
+    decoded.clear()
+    assert torch.equal(too_small[1], too_small[1]) and len(decoded) == 2, "a field larger than the cache: not kept"
     assert len(pickle.loads(pickle.dumps(fields))._decoded) == 0, "a worker gets the dataset without the cache"
     with pytest.raises(ValueError, match="cache_mib"):
         datasets_module.FieldDataset(index, layout=layout, cache_mib=-1)
