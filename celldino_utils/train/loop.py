@@ -143,7 +143,14 @@ def training_images(data: DictConfig) -> Dataset:
         raise ValueError(f"data.level must be one of {list(LEVELS)}, got {data.level!r}")
     if data.level == "cell" and not data.cell_crop_size:
         raise ValueError("data.cell_crop_size: training on single cells needs the crop side in pixels")
-    return open_images(data.format, data.path, level=data.level, crop_size=data.cell_crop_size, channels=data.channels)
+    return open_images(
+        data.format,
+        data.path,
+        level=data.level,
+        crop_size=data.cell_crop_size,
+        channels=data.channels,
+        cache_mib=data.cache_mib,
+    )
 
 
 def prepare_run(cfg: DictConfig, *, ctx: DistributedContext, dataset: Dataset | None = None) -> TrainingRun:
