@@ -348,6 +348,7 @@ def cellprofiler_profiles(
         mask_dir=mask_dir,
         mask_suffix=mask_suffix,
         nuclei=nuclei,
+        cache_mib=0,  # each field is measured once: nothing to keep
         **options,
     )
     if len(cells) == 0:

@@ -143,6 +143,7 @@ def embed_data(
         field_px=scale,
         channels=channels,
         index=index,
+        cache_mib=0,  # each field is read once, in order: nothing to keep
         **cell_options,
     )
     side = (scale if resize_size is None else resize_size) if level == "fov" else resize_size
