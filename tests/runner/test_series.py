@@ -286,7 +286,7 @@ def test_notebooks_that_share_nothing_run_side_by_side_and_the_others_wait(tmp_p
     manifest = run_series("p", root=root, jobs=2, progress=lines.append)
     assert manifest["parallel_notebooks"] == 2 and _outcome(manifest) == dict.fromkeys(_SIDE_BY_SIDE, "first run")
     slow_end = float((root / "out" / "log" / "slow_end").read_text())
-    assert float((root / "out" / "log2" / "fast_start").read_text()) < slow_end  # one after the other: after it
+    assert float((root / "out" / "log2" / "fast_start").read_text()) < slow_end  # 00_slow waited for it: side by side
     assert lines.index("[3/3] 02_after: running (first run)") > next(
         i for i, line in enumerate(lines) if line.startswith("[1/3] 00_slow: ran")
     )
@@ -306,16 +306,28 @@ _SLOW_ALONE = (
 )
 
 
-def _beside_slow_alone(root: Path, fast_code: str) -> Path:
-    """The side-by-side project with :data:`_SLOW_ALONE`, and 01_fast running ``fast_code``."""
+# 00_slow still running well after 01_fast has started: a failure of 01_fast comes while 00_slow runs, however slowly
+# the kernels start on a loaded machine (with a fixed sleep, 00_slow could end first and 02_after start)
+_SLOW_PAST_FAST = (
+    {"out_dir": "out/figures", "log": "out/log"},
+    "import time\nwaited = 0\nwhile not Path(log + '2', 'fast_start').exists() and waited < 120:\n"
+    "    time.sleep(0.2)\n    waited += 0.2\n"
+    "time.sleep(5)\nPath(out_dir, 'table_S.csv').write_text('s')",
+)
+
+
+def _beside_slow_alone(root: Path, fast_code: str, slow: tuple[dict, str] = _SLOW_ALONE) -> Path:
+    """The side-by-side project with ``slow`` as 00_slow (:data:`_SLOW_ALONE`), and 01_fast running ``fast_code``."""
     fast = ({"out_dir": "out/figures", "log": "out/log2"}, fast_code)
-    root = _chain_project(root, {**_SIDE_BY_SIDE, "00_slow": _SLOW_ALONE, "01_fast": fast}, _SIDE_BY_SIDE_DECLARED)
+    root = _chain_project(root, {**_SIDE_BY_SIDE, "00_slow": slow, "01_fast": fast}, _SIDE_BY_SIDE_DECLARED)
     (root / "out" / "figures").mkdir(parents=True)
     return root
 
 
 def test_a_failure_beside_another_notebook_lets_it_finish_and_starts_nothing_after(tmp_path: Path) -> None:
-    root = _beside_slow_alone(tmp_path, "raise RuntimeError('fast broke')")
+    marks = "Path(log).mkdir(parents=True, exist_ok=True)\nPath(log, 'fast_start').write_text('')\n"
+    fails = marks + "raise RuntimeError('fast broke')"
+    root = _beside_slow_alone(tmp_path, fails, slow=_SLOW_PAST_FAST)
     with pytest.raises(NotebookFailed, match="01_fast.ipynb failed"):
         run_series("p", root=root, jobs=2)
     manifest = json.loads((root / "out" / "figures" / "run_manifest.json").read_text())
